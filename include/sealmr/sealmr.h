@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libsealmr: one-sided RDMA to sealed, persistent files served by sealmrd.
+ *
+ * Every function that can fail returns 0 (or a count) on success and a
+ * negative errno on failure; sealmr_errmsg() then says what happened in
+ * words. A connection is used by one thread at a time.
+ */
+#ifndef SEALMR_SEALMR_H
+#define SEALMR_SEALMR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SEALMR_DEFAULT_PORT 7471
+#define SEALMR_NAME_MAX 64
+
+struct sealmr_conn;
+struct sealmr_grant;
+struct sealmr_buf;
+
+enum sealmr_access {
+	SEALMR_READ = 1u << 0,
+	SEALMR_WRITE = 1u << 1,
+};
+
+enum sealmr_mode {
+	SEALMR_MODE_DAX = 1,
+	SEALMR_MODE_PAGECACHE = 2,
+};
+
+enum sealmr_reg {
+	SEALMR_REG_ODP = 1,
+	SEALMR_REG_PINNED = 2,
+};
+
+enum sealmr_persist {
+	SEALMR_PERSIST_PMEM = 1,
+	SEALMR_PERSIST_PAGECACHE = 2,
+};
+
+enum sealmr_flush_method {
+	SEALMR_FLUSH_COMMIT = 1u << 0,     /* server-side commit: always there */
+	SEALMR_FLUSH_RDMA_FLUSH = 1u << 1, /* native RDMA FLUSH */
+};
+
+enum sealmr_revoke_reason {
+	SEALMR_REVOKE_ADMIN = 1,
+	SEALMR_REVOKE_EXPORT_REMOVED = 2,
+	SEALMR_REVOKE_FILE_CHANGED = 3,
+	SEALMR_REVOKE_SHUTDOWN = 4,
+};
+
+struct sealmr_conn_opts {
+	int timeout_ms;    /* connect and control replies; 0: 10000 */
+	unsigned depth;    /* outstanding async operations; 0: 64 */
+	int reconnect;     /* reconnect and re-open grants after a daemon restart */
+};
+
+struct sealmr_export_info {
+	char name[SEALMR_NAME_MAX];
+	uint64_t size;
+	unsigned access; /* enum sealmr_access bits */
+	unsigned mode;   /* enum sealmr_mode */
+};
+
+struct sealmr_stat {
+	char name[SEALMR_NAME_MAX];
+	char path[256];
+	uint64_t size;
+	unsigned access;
+	unsigned mode;
+	unsigned reg;     /* enum sealmr_reg */
+	unsigned persist; /* enum sealmr_persist */
+	unsigned grants;
+	unsigned sealed;
+	uint64_t commits;
+};
+
+struct sealmr_grant_info {
+	uint64_t id;
+	uint64_t offset; /* in the export */
+	uint64_t length;
+	uint64_t remote_addr;
+	uint32_t rkey;
+	unsigned access;
+	unsigned persist;
+	unsigned flush_methods;
+};
+
+struct sealmr_completion {
+	uint64_t user_ctx;
+	int status; /* 0 or negative errno */
+	size_t bytes;
+};
+
+int sealmr_connect(const char *host, uint16_t port, const struct sealmr_conn_opts *opts,
+		   struct sealmr_conn **out);
+void sealmr_disconnect(struct sealmr_conn **conn);
+const char *sealmr_errmsg(const struct sealmr_conn *conn);
+
+/* *out is malloc'ed: free() it. */
+int sealmr_list(struct sealmr_conn *conn, struct sealmr_export_info **out, size_t *count);
+int sealmr_stat(struct sealmr_conn *conn, const char *export_name, struct sealmr_stat *out);
+
+int sealmr_open(struct sealmr_conn *conn, const char *export_name, uint64_t offset,
+		uint64_t length, unsigned access, struct sealmr_grant **out);
+/* Gives the grant back to the daemon and frees it. NULL is fine. */
+int sealmr_close(struct sealmr_grant **grant);
+void sealmr_grant_get_info(const struct sealmr_grant *grant, struct sealmr_grant_info *out);
+
+/* Blocking transfers; off is relative to the grant. */
+int sealmr_read(struct sealmr_grant *grant, uint64_t off, void *dst, size_t len);
+int sealmr_write(struct sealmr_grant *grant, uint64_t off, const void *src, size_t len);
+/* After it returns 0, off .. off+len is durable on the file. */
+int sealmr_flush(struct sealmr_grant *grant, uint64_t off, uint64_t len);
+
+/* Registered local memory for the asynchronous transfers. */
+int sealmr_buf_reg(struct sealmr_conn *conn, void *addr, size_t len, struct sealmr_buf **out);
+void sealmr_buf_dereg(struct sealmr_buf **buf);
+
+int sealmr_read_async(struct sealmr_grant *grant, uint64_t off, struct sealmr_buf *buf,
+		      size_t buf_off, size_t len, uint64_t user_ctx);
+int sealmr_write_async(struct sealmr_grant *grant, uint64_t off, struct sealmr_buf *buf,
+		       size_t buf_off, size_t len, uint64_t user_ctx);
+/* Readable when completions or control messages (revokes) may be waiting. */
+int sealmr_fd(const struct sealmr_conn *conn);
+/* Returns up to max completions, 0 if none yet (never blocks). */
+int sealmr_poll(struct sealmr_conn *conn, struct sealmr_completion *out, int max);
+/* Like sealmr_poll, but waits up to timeout_ms (-1: forever) for one. */
+int sealmr_wait(struct sealmr_conn *conn, struct sealmr_completion *out, int max,
+		int timeout_ms);
+
+/* 8-byte atomics at an 8-byte aligned offset of the grant. */
+int sealmr_atomic_write(struct sealmr_grant *grant, uint64_t off, uint64_t value);
+int sealmr_cas(struct sealmr_grant *grant, uint64_t off, uint64_t expected, uint64_t desired,
+	       uint64_t *old);
+int sealmr_fetch_add(struct sealmr_grant *grant, uint64_t off, uint64_t add, uint64_t *old);
+
+typedef void (*sealmr_revoke_fn)(struct sealmr_grant *grant, unsigned reason,
+				 const char *text, void *arg);
+void sealmr_set_revoke_cb(struct sealmr_conn *conn, sealmr_revoke_fn fn, void *arg);
+/* Handles waiting control messages (revokes) without blocking. */
+int sealmr_process(struct sealmr_conn *conn);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

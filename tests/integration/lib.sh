@@ -1,0 +1,89 @@
+# Sourced by every tests/integration/*.t. TAP helpers and the pieces of the
+# real system a test needs: the daemon on a free port with its own state
+# directory, the sealmr command, files on the VM's mounts.
+set -u
+B=${SEALMR_BUILDDIR:?run through tests/integration/run-all}
+S=${SEALMR_TOP_SRCDIR:?}
+SEALMRD=$B/server/sealmrd
+SEALMR=$B/client/sealmr
+SEALMRCTL=$B/server/sealmrctl
+TOOLS=$B/tests/tools
+RDMA_ADDR=${SEALMR_RDMA_ADDR:-10.0.2.15}
+failures=0
+
+ok() { # ok DESCRIPTION COMMAND... : passes when the command succeeds
+	local d=$1; shift
+	if "$@"; then echo "ok - $d"; else echo "not ok - $d"; failures=$((failures + 1)); fi
+}
+nok() { # nok DESCRIPTION COMMAND... : passes when the command fails
+	local d=$1; shift
+	if "$@"; then echo "not ok - $d"; failures=$((failures + 1)); else echo "ok - $d"; fi
+}
+is() { # is GOT WANT DESCRIPTION
+	if [ "$1" = "$2" ]; then echo "ok - $3"; else
+		echo "not ok - $3"; echo "#   got:  '$1'"; echo "#   want: '$2'"; failures=$((failures + 1)); fi
+}
+like() { # like GOT REGEX DESCRIPTION
+	if printf '%s' "$1" | grep -qE -- "$2"; then echo "ok - $3"; else
+		echo "not ok - $3"; echo "#   got:  '$1'"; echo "#   want: /$2/"; failures=$((failures + 1)); fi
+}
+diag() { printf '# %s\n' "$@"; }
+
+free_port() { # a TCP/RDMA port nobody listens on
+	local p
+	for _ in $(seq 50); do
+		p=$((20000 + RANDOM % 20000))
+		ss -Hltn "sport = :$p" | grep -q . || { echo $p; return; }
+	done
+	echo 7471
+}
+
+# daemon_start NAME CONF_BODY: writes $PWD/NAME.conf ([sealmrd] section made
+# here, exports from CONF_BODY), starts sealmrd in the foreground, waits until
+# it listens. Sets PORT, DPID, STATE, DLOG.
+daemon_start() {
+	local name=$1 body=$2
+	PORT=$(free_port)
+	STATE=$PWD/$name.state
+	DLOG=$PWD/$name.log
+	mkdir -p "$STATE"
+	cat > "$PWD/$name.conf" <<CONF
+[sealmrd]
+listen = $RDMA_ADDR:$PORT
+state_dir = $STATE
+admin_socket = $STATE/admin.sock
+log_level = info
+
+$body
+CONF
+	"$SEALMRD" -c "$PWD/$name.conf" > "$DLOG" 2>&1 &
+	DPID=$!
+	for _ in $(seq 300); do
+		grep -q 'listening on' "$DLOG" 2>/dev/null && return 0
+		kill -0 $DPID 2>/dev/null || break
+		sleep 0.1
+	done
+	diag "sealmrd did not start:"; sed 's/^/#   /' "$DLOG"
+	return 1
+}
+
+daemon_stop() { # SIGTERM, wait; returns the daemon's exit code
+	[ -n "${DPID:-}" ] || return 0
+	kill -TERM $DPID 2>/dev/null
+	local rc=0
+	wait $DPID || rc=$?
+	DPID=
+	return $rc
+}
+
+daemon_log() { sed 's/^/#   log: /' "$DLOG"; }
+
+rand_file() { # rand_file PATH SIZE_MIB
+	head -c $(($2 * 1048576)) /dev/urandom > "$1"
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+is_immutable() { lsattr -d "$1" 2>/dev/null | cut -d' ' -f1 | grep -q i; }
+
+finish() { exit $((failures > 0)); }
