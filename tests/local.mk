@@ -3,4 +3,4 @@
 TESTS += tests/vm-suite.sh
 EXTRA_DIST += tests/vm-suite.sh tests/vm/run tests/vm/kernel tests/vm/init \
 	tests/vm/guest-setup tests/integration/run-all tests/integration/lib.sh \
-	$(wildcard $(srcdir)/tests/integration/*.t)
+	tests/integration/*.t

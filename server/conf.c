@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include "conf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CONF_EXPORT_PREFIX "export "
+
+struct conf_parse {
+	struct conf *cfg;
+	FILE *fp;
+	int line;
+	char *err;
+	size_t errlen;
+	int rc;
+};
+
+static char *conf_reader(char *str, int num, void *stream)
+{
+	struct conf_parse *p = stream;
+	char *s = fgets(str, num, p->fp);
+
+	if (s)
+		p->line++;
+	return s;
+}
+
+static int conf_fail(struct conf_parse *p, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int conf_fail(struct conf_parse *p, int rc, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s:%d: %s", p->cfg->file, p->line, msg);
+	p->rc = rc;
+	return 0; /* stops ini_parse */
+}
+
+int conf_parse_size(const char *text, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	errno = 0;
+	if (*text == '-' || *text == '\0')
+		return -EINVAL;
+	v = strtoull(text, &end, 10);
+	if (errno || end == text)
+		return -EINVAL;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (*end == 'i' || *end == 'B')
+		end += (end[0] == 'i' && end[1] == 'B') ? 2 : 1;
+	if (*end != '\0' || (shift && v > (ULLONG_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int conf_parse_cidr(const char *text, struct conf_cidr *out)
+{
+	char buf[64];
+	char *slash;
+	long bits = 32;
+
+	if (strlen(text) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, text);
+	slash = strchr(buf, '/');
+	if (slash) {
+		char *end;
+
+		*slash = '\0';
+		errno = 0;
+		bits = strtol(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || bits < 0 || bits > 32)
+			return -EINVAL;
+	}
+	if (inet_pton(AF_INET, buf, &out->net) != 1)
+		return -EINVAL;
+	out->mask = bits ? 0xffffffffu << (32 - bits) : 0;
+	out->net.s_addr = htonl(ntohl(out->net.s_addr) & out->mask);
+	return 0;
+}
+
+bool conf_client_allowed(const struct conf_export *exp, const struct in_addr *addr)
+{
+	if (exp->nclients == 0)
+		return true;
+	for (unsigned i = 0; i < exp->nclients; i++) {
+		const struct conf_cidr *c = &exp->clients[i];
+
+		if ((ntohl(addr->s_addr) & c->mask) == ntohl(c->net.s_addr))
+			return true;
+	}
+	return false;
+}
+
+static int conf_bool(const char *v, bool *out)
+{
+	if (!strcasecmp(v, "yes") || !strcasecmp(v, "true") || !strcmp(v, "1"))
+		*out = true;
+	else if (!strcasecmp(v, "no") || !strcasecmp(v, "false") || !strcmp(v, "0"))
+		*out = false;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int conf_listen(struct conf_parse *p, const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char *end;
+	long port;
+
+	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(p->cfg->listen_host))
+		return conf_fail(p, -EINVAL, "listen = %s: want ADDRESS:PORT", v);
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end || port <= 0 || port > 65535)
+		return conf_fail(p, -EINVAL, "listen = %s: bad port", v);
+	memcpy(p->cfg->listen_host, v, (size_t)(colon - v));
+	p->cfg->listen_host[colon - v] = '\0';
+	p->cfg->listen_port = (uint16_t)port;
+	return 1;
+}
+
+static int conf_set_str(struct conf_parse *p, char **dst, const char *v)
+{
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 1 : conf_fail(p, -ENOMEM, "out of memory");
+}
+
+static int conf_daemon_key(struct conf_parse *p, const char *name, const char *v)
+{
+	struct conf *cfg = p->cfg;
+
+	if (!strcmp(name, "listen"))
+		return conf_listen(p, v);
+	if (!strcmp(name, "state_dir"))
+		return conf_set_str(p, &cfg->state_dir, v);
+	if (!strcmp(name, "admin_socket"))
+		return conf_set_str(p, &cfg->admin_socket, v);
+	if (!strcmp(name, "pid_file"))
+		return conf_set_str(p, &cfg->pid_file, v);
+	if (!strcmp(name, "log_level")) {
+		if (log_level_parse(v, &cfg->log_level))
+			return conf_fail(p, -EINVAL,
+					   "log_level = %s: want error, warn, notice, info or debug", v);
+		return 1;
+	}
+	if (!strcmp(name, "syslog")) {
+		if (conf_bool(v, &cfg->log_syslog))
+			return conf_fail(p, -EINVAL, "syslog = %s: want yes or no", v);
+		return 1;
+	}
+	if (!strcmp(name, "max_clients")) {
+		uint64_t n;
+
+		if (conf_parse_size(v, &n) || n == 0 || n > 65536)
+			return conf_fail(p, -EINVAL, "max_clients = %s: want 1..65536", v);
+		cfg->max_clients = (unsigned)n;
+		return 1;
+	}
+	return conf_fail(p, -EINVAL, "unknown key '%s' in [sealmrd]", name);
+}
+
+static int conf_clients(struct conf_parse *p, struct conf_export *e, const char *v)
+{
+	char buf[1024];
+	char *save = NULL;
+
+	if (strlen(v) >= sizeof(buf))
+		return conf_fail(p, -EINVAL, "clients: list too long");
+	strcpy(buf, v);
+	e->nclients = 0;
+	for (char *tok = strtok_r(buf, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save)) {
+		if (e->nclients == CONF_CIDR_MAX)
+			return conf_fail(p, -EINVAL, "clients: more than %d networks",
+					   CONF_CIDR_MAX);
+		if (conf_parse_cidr(tok, &e->clients[e->nclients]))
+			return conf_fail(p, -EINVAL,
+					   "clients: '%s' is not an IPv4 address or CIDR (like 10.0.2.0/24)",
+					   tok);
+		e->nclients++;
+	}
+	return 1;
+}
+
+static int conf_export_key(struct conf_parse *p, struct conf_export *e,
+			     const char *name, const char *v)
+{
+	if (!strcmp(name, "path")) {
+		if (v[0] != '/')
+			return conf_fail(p, -EINVAL, "path = %s: want an absolute path", v);
+		return conf_set_str(p, &e->path, v);
+	}
+	if (!strcmp(name, "size") || !strcmp(name, "offset")) {
+		uint64_t *dst = name[0] == 's' ? &e->size : &e->offset;
+
+		if (conf_parse_size(v, dst) || (dst == &e->size && *dst == 0))
+			return conf_fail(p, -EINVAL,
+					   "%s = %s: want a byte count such as 4096, 64M or 2G",
+					   name, v);
+		if (*dst % 4096)
+			return conf_fail(p, -EINVAL, "%s = %s: must be a multiple of 4096",
+					   name, v);
+		return 1;
+	}
+	if (!strcmp(name, "access")) {
+		if (strcmp(v, "rw") && strcmp(v, "ro"))
+			return conf_fail(p, -EINVAL, "access = %s: want rw or ro", v);
+		e->writable = !strcmp(v, "rw");
+		return 1;
+	}
+	if (!strcmp(name, "mode")) {
+		if (strcmp(v, "dax") && strcmp(v, "pagecache"))
+			return conf_fail(p, -EINVAL, "mode = %s: want dax or pagecache", v);
+		e->mode = !strcmp(v, "dax") ? SEAL_MODE_DAX : SEAL_MODE_PAGECACHE;
+		return 1;
+	}
+	if (!strcmp(name, "registration")) {
+		if (!strcmp(v, "auto"))
+			e->reg = CONF_REG_AUTO;
+		else if (!strcmp(v, "odp"))
+			e->reg = CONF_REG_ODP;
+		else if (!strcmp(v, "pinned"))
+			e->reg = CONF_REG_PINNED;
+		else
+			return conf_fail(p, -EINVAL, "registration = %s: want auto, odp or pinned", v);
+		return 1;
+	}
+	if (!strcmp(name, "unshare")) {
+		if (conf_bool(v, &e->unshare))
+			return conf_fail(p, -EINVAL, "unshare = %s: want yes or no", v);
+		return 1;
+	}
+	if (!strcmp(name, "clients"))
+		return conf_clients(p, e, v);
+	return conf_fail(p, -EINVAL, "unknown key '%s' in [export %s]", name, e->name);
+}
+
+static int conf_check_export(struct conf_parse *p, const struct conf_export *e)
+{
+	if (!e || (e->path && e->size))
+		return 1;
+	p->line = e->line;
+	return conf_fail(p, -EINVAL, "[export %s] needs %s", e->name,
+			   e->path ? "size = BYTES" : "path = /FILE");
+}
+
+static struct conf_export *conf_add_export(struct conf_parse *p, const char *name)
+{
+	struct conf *cfg = p->cfg;
+	struct conf_export *e;
+
+	if (!*name || strlen(name) >= CONF_NAME_MAX || strpbrk(name, " /\t@+:")) {
+		conf_fail(p, -EINVAL,
+			    "export name '%s': want 1..%d characters, none of space / @ + :",
+			    name, CONF_NAME_MAX - 1);
+		return NULL;
+	}
+	if (conf_find_export(cfg, name)) {
+		conf_fail(p, -EEXIST, "export '%s' defined twice", name);
+		return NULL;
+	}
+	e = realloc(cfg->exports, (cfg->nexports + 1) * sizeof(*e));
+	if (!e) {
+		conf_fail(p, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	cfg->exports = e;
+	e = &cfg->exports[cfg->nexports++];
+	memset(e, 0, sizeof(*e));
+	strcpy(e->name, name);
+	e->writable = true;
+	e->mode = SEAL_MODE_DAX;
+	e->line = p->line;
+	return e;
+}
+
+static int conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct conf_parse *p = user;
+	struct conf *cfg = p->cfg;
+	struct conf_export *cur = cfg->nexports ? &cfg->exports[cfg->nexports - 1] : NULL;
+
+	/* inih calls with name == NULL at each new section. */
+	if (!name) {
+		if (!conf_check_export(p, cur))
+			return 0;
+		if (!strcmp(section, "sealmrd"))
+			return 1;
+		if (!strncmp(section, CONF_EXPORT_PREFIX, strlen(CONF_EXPORT_PREFIX)))
+			return conf_add_export(p, section + strlen(CONF_EXPORT_PREFIX)) != NULL;
+		return conf_fail(p, -EINVAL,
+				   "unknown section [%s]: want [sealmrd] or [export NAME]", section);
+	}
+	if (!strcmp(section, "sealmrd"))
+		return conf_daemon_key(p, name, value);
+	if (cur && !strncmp(section, CONF_EXPORT_PREFIX, strlen(CONF_EXPORT_PREFIX)))
+		return conf_export_key(p, cur, name, value);
+	return conf_fail(p, -EINVAL, "key '%s' outside a section", name);
+}
+
+static int conf_defaults(struct conf *cfg, const char *file)
+{
+	cfg->file = strdup(file);
+	cfg->state_dir = strdup("/var/lib/sealmr");
+	cfg->admin_socket = strdup("/run/sealmr/admin.sock");
+	strcpy(cfg->listen_host, "0.0.0.0");
+	cfg->listen_port = 7471;
+	cfg->log_level = LOG_LEVEL_NOTICE;
+	cfg->max_clients = 1024;
+	return (cfg->file && cfg->state_dir && cfg->admin_socket) ? 0 : -ENOMEM;
+}
+
+int conf_new(const char *file, struct conf **out, char *err, size_t errlen)
+{
+	struct conf_parse p = { .err = err, .errlen = errlen };
+	struct conf *cfg;
+	int rc;
+
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg || conf_defaults(cfg, file)) {
+		snprintf(err, errlen, "out of memory");
+		rc = -ENOMEM;
+		goto err_free;
+	}
+	p.cfg = cfg;
+	p.fp = fopen(file, "r");
+	if (!p.fp) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", file, strerror(errno));
+		goto err_free;
+	}
+	rc = ini_parse_stream(conf_reader, &p, conf_handler, &p);
+	fclose(p.fp);
+	if (rc == 0 && p.rc == 0 && cfg->nexports)
+		conf_check_export(&p, &cfg->exports[cfg->nexports - 1]);
+	if (p.rc) {
+		rc = p.rc;
+		goto err_free;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "%s:%d: syntax error (want [section] or key = value)",
+			 file, rc);
+		rc = -EINVAL;
+		goto err_free;
+	}
+	*out = cfg;
+	return 0;
+
+err_free:
+	conf_delete(&cfg);
+	return rc;
+}
+
+void conf_delete(struct conf **pcfg)
+{
+	struct conf *cfg = *pcfg;
+
+	if (!cfg)
+		return;
+	for (unsigned i = 0; i < cfg->nexports; i++)
+		free(cfg->exports[i].path);
+	free(cfg->exports);
+	free(cfg->file);
+	free(cfg->state_dir);
+	free(cfg->admin_socket);
+	free(cfg->pid_file);
+	free(cfg);
+	*pcfg = NULL;
+}
+
+const struct conf_export *conf_find_export(const struct conf *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->nexports; i++)
+		if (!strcmp(cfg->exports[i].name, name))
+			return &cfg->exports[i];
+	return NULL;
+}

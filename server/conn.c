@@ -1,0 +1,595 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <event2/event.h>
+
+#include "conn.h"
+#include "log.h"
+#include "server.h"
+
+#define CONN_CQ_DEPTH (CONN_RECVS + CONN_SENDS)
+#define CONN_ACK_BATCH 16
+
+static char *conn_slot(struct conn *c, unsigned idx)
+{
+	return c->bufs + (size_t)idx * PROTO_MSG_MAX;
+}
+
+const char *conn_state_name(enum conn_state state)
+{
+	static const char *const names[CONN_STATE_MAX] = {
+		"accepting", "established", "closing",
+	};
+	return state < CONN_STATE_MAX ? names[state] : "?";
+}
+
+static int conn_post_recv(struct conn *c, unsigned slot)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)conn_slot(c, slot),
+		.length = PROTO_MSG_MAX,
+		.lkey = c->bufs_mr->lkey,
+	};
+	struct ibv_recv_wr wr = { .wr_id = slot, .sg_list = &sge, .num_sge = 1 }, *bad;
+
+	return -ibv_post_recv(c->id->qp, &wr, &bad);
+}
+
+static int conn_send(struct conn *c, struct proto_msg *msg)
+{
+	struct ibv_send_wr wr = { 0 }, *bad;
+	struct ibv_sge sge;
+	ssize_t len;
+	int slot, rc;
+
+	if (c->nsend_free == 0) {
+		LOG_WARN("client %s: no send slot left (it ignores its credits); disconnecting",
+			 c->peer);
+		conn_disconnect(c);
+		return -ENOBUFS;
+	}
+	slot = c->send_free[--c->nsend_free];
+	len = proto_encode(msg, conn_slot(c, CONN_RECVS + (unsigned)slot), PROTO_MSG_MAX);
+	if (len < 0) {
+		LOG_ERR("client %s: cannot encode %s: %s", c->peer,
+			proto_type_name(msg->hdr.type), strerror((int)-len));
+		c->send_free[c->nsend_free++] = slot;
+		return (int)len;
+	}
+	sge.addr = (uintptr_t)conn_slot(c, CONN_RECVS + (unsigned)slot);
+	sge.length = (uint32_t)len;
+	sge.lkey = c->bufs_mr->lkey;
+	wr.wr_id = CONN_RECVS + (unsigned)slot;
+	wr.sg_list = &sge;
+	wr.num_sge = 1;
+	wr.opcode = IBV_WR_SEND;
+	wr.send_flags = IBV_SEND_SIGNALED;
+	rc = ibv_post_send(c->id->qp, &wr, &bad);
+	if (rc) {
+		LOG_ERR("client %s: ibv_post_send(%s, %zd bytes): %s", c->peer,
+			proto_type_name(msg->hdr.type), len, strerror(rc));
+		c->send_free[c->nsend_free++] = slot;
+		return -rc;
+	}
+	return 0;
+}
+
+static void conn_error(struct conn *c, uint32_t req_id, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void conn_error(struct conn *c, uint32_t req_id, int err, const char *fmt, ...)
+{
+	struct proto_msg m = { .hdr = { .type = PROTO_ERROR, .req_id = req_id } };
+	va_list ap;
+
+	m.u.error.err = err;
+	va_start(ap, fmt);
+	vsnprintf(m.u.error.text, sizeof(m.u.error.text), fmt, ap);
+	va_end(ap);
+	c->srv->stats.errors++;
+	LOG_INFO("client %s: request %u refused: %s (%s)", c->peer, req_id, m.u.error.text,
+		 strerror(err));
+	conn_send(c, &m);
+}
+
+static struct grant *conn_find_grant(struct conn *c, uint64_t id)
+{
+	struct grant *g;
+
+	TAILQ_FOREACH(g, &c->grants, entry)
+		if (g->id == id)
+			return g;
+	return NULL;
+}
+
+static void conn_on_list(struct conn *c, const struct proto_msg *req)
+{
+	struct server *srv = c->srv;
+	struct proto_msg m = { .hdr = { .type = PROTO_LIST_RESP, .req_id = req->hdr.req_id } };
+	struct proto_list_resp *r = &m.u.list_resp;
+
+	/* A client sees only the exports it may open. */
+	for (unsigned i = 0; i < srv->nexports; i++) {
+		const struct export *exp = srv->exports[i];
+
+		if (exp->removed || !conf_client_allowed(&exp->cfg, &c->peer_addr))
+			continue;
+		if (r->total++ < req->u.list_req.start || r->count == PROTO_LIST_MAX)
+			continue;
+		struct proto_export_info *e = &r->exports[r->count++];
+
+		snprintf(e->name, sizeof(e->name), "%s", exp->cfg.name);
+		e->size = exp->cfg.size;
+		e->access = export_proto_access(exp);
+		e->mode = export_proto_mode(exp);
+	}
+	conn_send(c, &m);
+}
+
+static struct export *conn_export(struct conn *c, uint32_t req_id, const char *name)
+{
+	struct export *exp = server_find_export(c->srv, name);
+	char esc[PROTO_NAME_MAX * 4];
+
+	if (!exp || !conf_client_allowed(&exp->cfg, &c->peer_addr)) {
+		conn_error(c, req_id, ENOENT, "no export '%s'",
+			   log_escape(name, PROTO_NAME_MAX, esc, sizeof(esc)));
+		return NULL;
+	}
+	return exp;
+}
+
+static int conn_check_range(struct conn *c, uint32_t req_id, const char *what, uint64_t size,
+			    uint64_t off, uint64_t len)
+{
+	if (len == 0) {
+		conn_error(c, req_id, EINVAL, "%s: zero length", what);
+		return -1;
+	}
+	if (off > size || len > size - off) {
+		conn_error(c, req_id, ERANGE,
+			   "%s: [%llu, +%llu) is beyond its %llu bytes", what,
+			   (unsigned long long)off, (unsigned long long)len,
+			   (unsigned long long)size);
+		return -1;
+	}
+	return 0;
+}
+
+static void conn_on_open(struct conn *c, const struct proto_msg *req)
+{
+	const struct proto_open_req *o = &req->u.open_req;
+	uint32_t id = req->hdr.req_id;
+	struct proto_msg m = { .hdr = { .type = PROTO_GRANT, .req_id = id } };
+	struct server *srv = c->srv;
+	struct export *exp = conn_export(c, id, o->export);
+	struct grant *g;
+	char err[512];
+	int rc;
+
+	if (!exp || conn_check_range(c, id, o->export, exp->cfg.size, o->offset, o->length))
+		return;
+	if ((o->access & PROTO_ACCESS_WRITE) && !exp->cfg.writable) {
+		conn_error(c, id, EACCES, "export '%s' is read-only", exp->cfg.name);
+		return;
+	}
+	rc = export_hold(exp, srv->seals, err, sizeof(err));
+	if (rc) {
+		LOG_ERR("export '%s': cannot seal: %s", exp->cfg.name, err);
+		conn_error(c, id, -rc, "%s", err);
+		return;
+	}
+	rc = grant_new(c->pd, exp, ++srv->next_grant_id, o->offset, o->length,
+		       o->access | PROTO_ACCESS_READ, &g, err, sizeof(err));
+	if (rc) {
+		export_release(exp);
+		conn_error(c, id, -rc, "%s", err);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&c->grants, g, entry);
+	c->ngrants++;
+	srv->stats.grants++;
+	grant_fill_proto(g, &m.u.grant);
+	LOG_INFO("client %s: grant %llu on '%s' [%llu, +%llu) %s rkey 0x%x", c->peer,
+		 (unsigned long long)g->id, exp->cfg.name, (unsigned long long)g->offset,
+		 (unsigned long long)g->length, (g->access & PROTO_ACCESS_WRITE) ? "rw" : "ro",
+		 g->mr->rkey);
+	conn_send(c, &m);
+}
+
+static void conn_drop_grant(struct conn *c, struct grant *g)
+{
+	TAILQ_REMOVE(&c->grants, g, entry);
+	c->ngrants--;
+	grant_delete(&g);
+}
+
+static void conn_on_close(struct conn *c, const struct proto_msg *req)
+{
+	struct proto_msg m = { .hdr = { .type = PROTO_CLOSE_RESP, .req_id = req->hdr.req_id } };
+	struct grant *g = conn_find_grant(c, req->u.close_req.grant_id);
+
+	if (!g) {
+		conn_error(c, req->hdr.req_id, EBADF, "no grant %llu on this connection",
+			   (unsigned long long)req->u.close_req.grant_id);
+		return;
+	}
+	m.u.close_req.grant_id = g->id;
+	conn_drop_grant(c, g);
+	conn_send(c, &m);
+}
+
+static void conn_on_commit(struct conn *c, const struct proto_msg *req)
+{
+	const struct proto_commit_req *r = &req->u.commit_req;
+	struct proto_msg m = { .hdr = { .type = PROTO_COMMIT_RESP, .req_id = req->hdr.req_id } };
+	struct grant *g = conn_find_grant(c, r->grant_id);
+	char what[64];
+	int rc;
+
+	if (!g) {
+		conn_error(c, req->hdr.req_id, EBADF, "no grant %llu on this connection",
+			   (unsigned long long)r->grant_id);
+		return;
+	}
+	snprintf(what, sizeof(what), "grant %llu", (unsigned long long)g->id);
+	if (conn_check_range(c, req->hdr.req_id, what, g->length, r->offset, r->length))
+		return;
+	rc = grant_persist(g, r->offset, r->length);
+	if (rc) {
+		conn_error(c, req->hdr.req_id, -rc, "commit of grant %llu: %s",
+			   (unsigned long long)g->id, strerror(-rc));
+		return;
+	}
+	c->srv->stats.commits++;
+	m.u.commit_req = *r;
+	conn_send(c, &m);
+}
+
+static void conn_on_stat(struct conn *c, const struct proto_msg *req)
+{
+	struct proto_msg m = { .hdr = { .type = PROTO_STAT_RESP, .req_id = req->hdr.req_id } };
+	struct proto_stat_resp *s = &m.u.stat_resp;
+	struct export *exp = conn_export(c, req->hdr.req_id, req->u.stat_req.export);
+
+	if (!exp)
+		return;
+	snprintf(s->name, sizeof(s->name), "%s", exp->cfg.name);
+	snprintf(s->path, sizeof(s->path), "%s", exp->cfg.path);
+	s->size = exp->cfg.size;
+	s->access = export_proto_access(exp);
+	s->mode = export_proto_mode(exp);
+	s->reg = exp->seal ? exp->reg : PROTO_REG_ODP;
+	s->persist = export_proto_persist(exp);
+	s->grants = exp->grants;
+	s->sealed = exp->seal != NULL;
+	s->commits = exp->commits;
+	conn_send(c, &m);
+}
+
+static void conn_on_message(struct conn *c, const void *buf, size_t len)
+{
+	struct proto_msg req;
+	int rc = proto_decode(buf, len, &req);
+
+	if (rc) {
+		c->srv->stats.bad_messages++;
+		LOG_WARN("client %s: bad message (%zu bytes, type 0x%x): %s", c->peer, len,
+			 req.hdr.type, strerror(-rc));
+		if (++c->bad_msgs >= CONN_BAD_MSGS_MAX) {
+			LOG_WARN("client %s: %u bad messages; disconnecting", c->peer, c->bad_msgs);
+			conn_disconnect(c);
+			return;
+		}
+		conn_error(c, len >= PROTO_HDR_SIZE ? req.hdr.req_id : 0, -rc,
+			   "malformed %s message: %s", proto_type_name(req.hdr.type),
+			   strerror(-rc));
+		return;
+	}
+	LOG_DEBUG("client %s: %s req %u", c->peer, proto_type_name(req.hdr.type), req.hdr.req_id);
+	switch (req.hdr.type) {
+	case PROTO_LIST_REQ:
+		conn_on_list(c, &req);
+		break;
+	case PROTO_OPEN_REQ:
+		conn_on_open(c, &req);
+		break;
+	case PROTO_CLOSE_REQ:
+		conn_on_close(c, &req);
+		break;
+	case PROTO_COMMIT_REQ:
+		conn_on_commit(c, &req);
+		break;
+	case PROTO_STAT_REQ:
+		conn_on_stat(c, &req);
+		break;
+	default:
+		conn_error(c, req.hdr.req_id, EPROTO, "%s is not a request",
+			   proto_type_name(req.hdr.type));
+		break;
+	}
+}
+
+static void conn_on_wc(struct conn *c, const struct ibv_wc *wc)
+{
+	if (wc->wr_id >= CONN_RECVS) {
+		c->send_free[c->nsend_free++] = (int)(wc->wr_id - CONN_RECVS);
+		if (wc->status != IBV_WC_SUCCESS && c->state == CONN_ESTABLISHED) {
+			LOG_WARN("client %s: send: %s", c->peer, ibv_wc_status_str(wc->status));
+			conn_disconnect(c);
+		}
+		return;
+	}
+	if (wc->status != IBV_WC_SUCCESS) {
+		/* Flushed receives after a disconnect are normal. */
+		if (wc->status != IBV_WC_WR_FLUSH_ERR && c->state == CONN_ESTABLISHED) {
+			LOG_WARN("client %s: receive: %s", c->peer, ibv_wc_status_str(wc->status));
+			conn_disconnect(c);
+		}
+		return;
+	}
+	if (c->state != CONN_ESTABLISHED)
+		return;
+	conn_on_message(c, conn_slot(c, (unsigned)wc->wr_id), wc->byte_len);
+	if (c->state == CONN_ESTABLISHED && conn_post_recv(c, (unsigned)wc->wr_id))
+		conn_disconnect(c);
+}
+
+static int conn_poll(struct conn *c)
+{
+	struct ibv_wc wc[16];
+	int n, total = 0;
+
+	while ((n = ibv_poll_cq(c->cq, 16, wc)) > 0) {
+		for (int i = 0; i < n; i++)
+			conn_on_wc(c, &wc[i]);
+		total += n;
+	}
+	return n < 0 ? n : total;
+}
+
+static void conn_on_cq(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct ibv_cq *cq;
+	void *ctx;
+
+	/* Drain the channel, ack in batches, re-arm, then poll until empty:
+	 * a completion arriving between poll and re-arm raises a new event. */
+	while (ibv_get_cq_event(c->chan, &cq, &ctx) == 0) {
+		if (++c->cq_unacked >= CONN_ACK_BATCH) {
+			ibv_ack_cq_events(c->cq, c->cq_unacked);
+			c->cq_unacked = 0;
+		}
+	}
+	if (ibv_req_notify_cq(c->cq, 0))
+		LOG_ERR("client %s: ibv_req_notify_cq failed", c->peer);
+	conn_poll(c);
+}
+
+void conn_drain_sends(struct conn *c, int timeout_ms)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (c->nsend_free < CONN_SENDS) {
+		conn_poll(c);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
+			break;
+	}
+}
+
+void conn_revoke(struct conn *c, struct grant *g, uint32_t reason, const char *text)
+{
+	struct proto_msg m = { .hdr = { .type = PROTO_REVOKE, .req_id = 0 } };
+
+	m.u.revoke.grant_id = g->id;
+	m.u.revoke.reason = reason;
+	snprintf(m.u.revoke.text, sizeof(m.u.revoke.text), "%s", text);
+	LOG_NOTICE("client %s: grant %llu on '%s' revoked (%s): %s", c->peer,
+		   (unsigned long long)g->id, g->exp->cfg.name, proto_revoke_reason_name(reason),
+		   text);
+	/* The rkey dies before the client hears of it. */
+	conn_drop_grant(c, g);
+	c->srv->stats.revokes++;
+	if (c->state == CONN_ESTABLISHED)
+		conn_send(c, &m);
+}
+
+unsigned conn_revoke_export(struct conn *c, struct export *exp, uint32_t reason,
+			    const char *text)
+{
+	struct grant *g, *next;
+	unsigned n = 0;
+
+	for (g = TAILQ_FIRST(&c->grants); g; g = next) {
+		next = TAILQ_NEXT(g, entry);
+		if (!exp || g->exp == exp) {
+			conn_revoke(c, g, reason, text);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int conn_create_verbs(struct conn *c)
+{
+	struct ibv_context *verbs = c->id->verbs;
+	struct ibv_qp_init_attr qa = { 0 };
+	size_t size = (size_t)(CONN_RECVS + CONN_SENDS) * PROTO_MSG_MAX;
+
+	c->pd = ibv_alloc_pd(verbs);
+	if (!c->pd)
+		return -errno;
+	c->chan = ibv_create_comp_channel(verbs);
+	if (!c->chan)
+		return -errno;
+	if (fcntl(c->chan->fd, F_SETFL, fcntl(c->chan->fd, F_GETFL) | O_NONBLOCK))
+		return -errno;
+	c->cq = ibv_create_cq(verbs, CONN_CQ_DEPTH, c, c->chan, 0);
+	if (!c->cq)
+		return -errno;
+	if (ibv_req_notify_cq(c->cq, 0))
+		return -EIO;
+	c->bufs = aligned_alloc(4096, size);
+	if (!c->bufs)
+		return -ENOMEM;
+	c->bufs_mr = ibv_reg_mr(c->pd, c->bufs, size, IBV_ACCESS_LOCAL_WRITE);
+	if (!c->bufs_mr)
+		return -errno;
+	qa.send_cq = c->cq;
+	qa.recv_cq = c->cq;
+	qa.qp_type = IBV_QPT_RC;
+	qa.cap.max_send_wr = CONN_SENDS;
+	qa.cap.max_recv_wr = CONN_RECVS;
+	qa.cap.max_send_sge = 1;
+	qa.cap.max_recv_sge = 1;
+	if (rdma_create_qp(c->id, c->pd, &qa))
+		return -errno;
+	for (unsigned i = 0; i < CONN_RECVS; i++)
+		if (conn_post_recv(c, i))
+			return -EIO;
+	for (int i = 0; i < CONN_SENDS; i++)
+		c->send_free[c->nsend_free++] = CONN_SENDS - 1 - i;
+	return 0;
+}
+
+static int conn_accept(struct conn *c)
+{
+	struct ibv_device_attr attr;
+	struct rdma_conn_param param = { 0 };
+	struct proto_conn_priv priv = {
+		.version = PROTO_VERSION,
+		.credits = CONN_RECVS,
+		.max_msg = PROTO_MSG_MAX,
+	};
+	uint8_t pd[PROTO_CONN_PRIV_SIZE];
+
+	if (ibv_query_device(c->id->verbs, &attr))
+		attr.max_qp_rd_atom = attr.max_qp_init_rd_atom = 16;
+	proto_conn_priv_encode(&priv, pd);
+	param.private_data = pd;
+	param.private_data_len = sizeof(pd);
+	/* Clients do RDMA READ into us: let them have the device's depth. */
+	param.responder_resources = (uint8_t)(attr.max_qp_rd_atom < 16 ? attr.max_qp_rd_atom : 16);
+	param.initiator_depth = (uint8_t)(attr.max_qp_init_rd_atom < 16 ? attr.max_qp_init_rd_atom : 16);
+	param.rnr_retry_count = 7;
+	if (rdma_accept(c->id, &param))
+		return -errno;
+	return 0;
+}
+
+int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t peer_credits, struct conn **out)
+{
+	struct sockaddr *sa = rdma_get_peer_addr(id);
+	struct conn *c = calloc(1, sizeof(*c));
+	int rc;
+
+	if (!c)
+		return -ENOMEM;
+	c->srv = srv;
+	c->id = id;
+	c->serial = ++srv->next_conn_serial;
+	c->peer_credits = peer_credits;
+	c->state = CONN_ACCEPTING;
+	TAILQ_INIT(&c->grants);
+	if (sa->sa_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+
+		c->peer_addr = sin->sin_addr;
+		inet_ntop(AF_INET, &sin->sin_addr, c->peer, sizeof(c->peer));
+		snprintf(c->peer + strlen(c->peer), sizeof(c->peer) - strlen(c->peer), ":%u",
+			 ntohs(sin->sin_port));
+	} else {
+		snprintf(c->peer, sizeof(c->peer), "(family %d)", sa->sa_family);
+	}
+	id->context = c;
+	rc = conn_create_verbs(c);
+	if (rc) {
+		LOG_ERR("client %s: setting up verbs on %s: %s", c->peer,
+			ibv_get_device_name(id->verbs->device), strerror(-rc));
+		goto err_delete;
+	}
+	c->cq_ev = event_new(srv->base, c->chan->fd, EV_READ | EV_PERSIST, conn_on_cq, c);
+	if (!c->cq_ev || event_add(c->cq_ev, NULL)) {
+		rc = -ENOMEM;
+		goto err_delete;
+	}
+	rc = conn_accept(c);
+	if (rc) {
+		LOG_ERR("client %s: rdma_accept: %s", c->peer, strerror(-rc));
+		goto err_delete;
+	}
+	*out = c;
+	return 0;
+
+err_delete:
+	/* The caller still owns id: rejecting and destroying it is its job. */
+	c->id = NULL;
+	id->context = NULL;
+	if (id->qp)
+		rdma_destroy_qp(id);
+	conn_delete(&c);
+	return rc;
+}
+
+void conn_established(struct conn *c)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	c->connected_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	c->state = CONN_ESTABLISHED;
+	LOG_INFO("client %s: connected (conn %llu, %s)", c->peer, (unsigned long long)c->serial,
+		 ibv_get_device_name(c->id->verbs->device));
+}
+
+void conn_disconnect(struct conn *c)
+{
+	if (c->state == CONN_CLOSING)
+		return;
+	c->state = CONN_CLOSING;
+	if (c->id)
+		rdma_disconnect(c->id);
+}
+
+void conn_delete(struct conn **pc)
+{
+	struct conn *c = *pc;
+	struct grant *g;
+
+	if (!c)
+		return;
+	while ((g = TAILQ_FIRST(&c->grants)))
+		conn_drop_grant(c, g);
+	if (c->cq_ev)
+		event_free(c->cq_ev);
+	if (c->id) {
+		if (c->id->qp)
+			rdma_destroy_qp(c->id);
+		rdma_destroy_id(c->id);
+	}
+	if (c->bufs_mr)
+		ibv_dereg_mr(c->bufs_mr);
+	free(c->bufs);
+	if (c->cq) {
+		if (c->cq_unacked)
+			ibv_ack_cq_events(c->cq, c->cq_unacked);
+		ibv_destroy_cq(c->cq);
+	}
+	if (c->chan)
+		ibv_destroy_comp_channel(c->chan);
+	if (c->pd)
+		ibv_dealloc_pd(c->pd);
+	free(c);
+	*pc = NULL;
+}

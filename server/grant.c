@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "grant.h"
+#include "log.h"
+
+static uint64_t grant_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int grant_access_flags(uint32_t access)
+{
+	int flags = IBV_ACCESS_REMOTE_READ;
+
+	/* Remote write needs local write; atomics ride on write access. */
+	if (access & PROTO_ACCESS_WRITE)
+		flags |= IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+			 IBV_ACCESS_REMOTE_ATOMIC;
+	return flags;
+}
+
+static struct ibv_mr *grant_reg(struct ibv_pd *pd, struct export *exp, void *addr,
+				uint64_t len, int flags, char *err, size_t errlen)
+{
+	struct ibv_mr *mr;
+	int odp = exp->reg == PROTO_REG_ODP;
+
+	mr = ibv_reg_mr(pd, addr, len, flags | (odp ? IBV_ACCESS_ON_DEMAND : 0));
+	if (mr)
+		return mr;
+	if (!odp && (errno == EOPNOTSUPP || errno == EFAULT)) {
+		/* Like librpma: the kernel refuses long-term pins of fs-dax and
+		 * of dirty-tracked file pages; ODP needs no pin. */
+		LOG_WARN("export '%s': pinned ibv_reg_mr(addr=%p, len=%llu): %s; "
+			 "falling back to on-demand paging", exp->cfg.name, addr,
+			 (unsigned long long)len, strerror(errno));
+		exp->reg = PROTO_REG_ODP;
+		mr = ibv_reg_mr(pd, addr, len, flags | IBV_ACCESS_ON_DEMAND);
+		if (mr)
+			return mr;
+	}
+	snprintf(err, errlen, "export '%s': ibv_reg_mr(addr=%p, len=%llu, %s): %s%s",
+		 exp->cfg.name, addr, (unsigned long long)len, odp ? "odp" : "pinned",
+		 strerror(errno),
+		 errno == EOPNOTSUPP && odp ? " (the RDMA device has no on-demand paging)" : "");
+	return NULL;
+}
+
+int grant_new(struct ibv_pd *pd, struct export *exp, uint64_t id, uint64_t offset,
+	      uint64_t length, uint32_t access, struct grant **out, char *err, size_t errlen)
+{
+	struct grant *g = calloc(1, sizeof(*g));
+	char *base;
+
+	if (!g) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* The seal maps the whole export: grant offsets are seal offsets. */
+	base = (char *)seal_addr(exp->seal) + offset;
+	g->mr = grant_reg(pd, exp, base, length, grant_access_flags(access), err, errlen);
+	if (!g->mr) {
+		int rc = -errno;
+
+		LOG_ERR("%s", err);
+		free(g);
+		return rc ? rc : -EIO;
+	}
+	g->id = id;
+	g->exp = exp;
+	g->offset = offset;
+	g->length = length;
+	g->access = access;
+	g->created_ns = grant_now_ns();
+	*out = g;
+	return 0;
+}
+
+void grant_delete(struct grant **pg)
+{
+	struct grant *g = *pg;
+	int rc;
+
+	if (!g)
+		return;
+	rc = ibv_dereg_mr(g->mr);
+	if (rc)
+		LOG_ERR("grant %llu: ibv_dereg_mr: %s", (unsigned long long)g->id, strerror(rc));
+	export_release(g->exp);
+	free(g);
+	*pg = NULL;
+}
+
+void grant_fill_proto(const struct grant *g, struct proto_grant *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->grant_id = g->id;
+	out->addr = (uint64_t)(uintptr_t)g->mr->addr;
+	out->offset = g->offset;
+	out->length = g->length;
+	out->rkey = g->mr->rkey;
+	out->access = g->access;
+	out->persist = export_proto_persist(g->exp);
+	out->flush = PROTO_FLUSH_COMMIT;
+}
+
+int grant_persist(struct grant *g, uint64_t off, uint64_t len)
+{
+	g->exp->commits++;
+	return seal_persist(g->exp->seal, g->offset + off, len);
+}

@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+
+#include "log.h"
+#include "server.h"
+
+#define SERVER_VERIFY_MS 1000
+#define SERVER_DRAIN_MS 200
+
+static void server_reject(struct rdma_cm_id *id, int status, const char *why)
+{
+	struct proto_conn_priv priv = { .version = PROTO_VERSION, .status = status };
+	uint8_t pd[PROTO_CONN_PRIV_SIZE];
+
+	proto_conn_priv_encode(&priv, pd);
+	LOG_NOTICE("connection refused: %s", why);
+	rdma_reject(id, pd, sizeof(pd));
+}
+
+static bool server_any_export_allows(const struct server *srv, const struct in_addr *addr)
+{
+	for (unsigned i = 0; i < srv->nexports; i++)
+		if (!srv->exports[i]->removed && conf_client_allowed(&srv->exports[i]->cfg, addr))
+			return true;
+	return false;
+}
+
+/* Returns 1 when the id was handed to a connection, 0 when the caller destroys it. */
+static int server_on_connect_request(struct server *srv, struct rdma_cm_id *id,
+				     const struct rdma_conn_param *param)
+{
+	struct sockaddr *sa = rdma_get_peer_addr(id);
+	struct proto_conn_priv priv;
+	char why[128], peer[INET6_ADDRSTRLEN] = "?";
+	struct conn *c;
+
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, peer, sizeof(peer));
+	srv->stats.rejected++;
+	if (srv->stopping) {
+		server_reject(id, ESHUTDOWN, "shutting down");
+		return 0;
+	}
+	if (proto_conn_priv_decode(param->private_data, param->private_data_len, &priv)) {
+		snprintf(why, sizeof(why), "%s: not a sealmr client (bad private data)", peer);
+		server_reject(id, EPROTO, why);
+		return 0;
+	}
+	if (priv.version != PROTO_VERSION) {
+		snprintf(why, sizeof(why), "%s speaks protocol version %u, this daemon %u", peer,
+			 priv.version, PROTO_VERSION);
+		server_reject(id, EPROTONOSUPPORT, why);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET ||
+	    !server_any_export_allows(srv, &((struct sockaddr_in *)sa)->sin_addr)) {
+		snprintf(why, sizeof(why), "%s is not in any export's clients list", peer);
+		server_reject(id, EACCES, why);
+		return 0;
+	}
+	if (srv->nconns >= srv->cfg->max_clients) {
+		snprintf(why, sizeof(why), "%s: max_clients (%u) reached", peer,
+			 srv->cfg->max_clients);
+		server_reject(id, EUSERS, why);
+		return 0;
+	}
+	if (conn_new(srv, id, priv.credits, &c)) {
+		server_reject(id, ENOMEM, "cannot set up the connection (see above)");
+		return 0;
+	}
+	srv->stats.rejected--;
+	srv->stats.connections++;
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	srv->nconns++;
+	return 1;
+}
+
+void server_drop_conn(struct server *srv, struct conn *c)
+{
+	LOG_INFO("client %s: gone (%u grants reclaimed)", c->peer, c->ngrants);
+	TAILQ_REMOVE(&srv->conns, c, entry);
+	srv->nconns--;
+	conn_delete(&c);
+}
+
+static void server_on_cm(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct rdma_cm_event *ev;
+
+	while (rdma_get_cm_event(srv->cm_chan, &ev) == 0) {
+		/* Copy what is needed and ack at once: an id with unacked events
+		 * cannot be destroyed. */
+		enum rdma_cm_event_type type = ev->event;
+		struct rdma_cm_id *id = ev->id;
+		struct rdma_conn_param param = ev->param.conn;
+		uint8_t priv[256];
+		struct conn *c = id->context;
+
+		if (param.private_data_len > sizeof(priv))
+			param.private_data_len = sizeof(priv);
+		if (param.private_data)
+			memcpy(priv, param.private_data, param.private_data_len);
+		param.private_data = priv;
+		rdma_ack_cm_event(ev);
+		LOG_DEBUG("cm event %s", rdma_event_str(type));
+
+		switch (type) {
+		case RDMA_CM_EVENT_CONNECT_REQUEST:
+			if (!server_on_connect_request(srv, id, &param))
+				rdma_destroy_id(id);
+			break;
+		case RDMA_CM_EVENT_ESTABLISHED:
+			if (c)
+				conn_established(c);
+			break;
+		case RDMA_CM_EVENT_DISCONNECTED:
+		case RDMA_CM_EVENT_CONNECT_ERROR:
+		case RDMA_CM_EVENT_UNREACHABLE:
+		case RDMA_CM_EVENT_REJECTED:
+			if (c) {
+				if (type != RDMA_CM_EVENT_DISCONNECTED)
+					LOG_WARN("client %s: %s", c->peer, rdma_event_str(type));
+				if (c->state != CONN_CLOSING)
+					rdma_disconnect(id);
+				server_drop_conn(srv, c);
+			}
+			break;
+		case RDMA_CM_EVENT_DEVICE_REMOVAL:
+			if (c) {
+				LOG_ERR("client %s: RDMA device removed", c->peer);
+				server_drop_conn(srv, c);
+			} else {
+				LOG_ERR("the RDMA device of the listener was removed; stopping");
+				srv->exit_code = 1;
+				event_base_loopbreak(srv->base);
+			}
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void server_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	if (sig == SIGHUP) {
+		LOG_NOTICE("SIGHUP: reloading %s", srv->cfg->file);
+		server_reload(srv);
+		return;
+	}
+	LOG_NOTICE("%s: shutting down", strsignal((int)sig));
+	srv->stopping = 1;
+	event_base_loopexit(srv->base, NULL);
+}
+
+static void server_on_seal_event(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	seal_registry_process(srv->seals);
+}
+
+static void server_on_verify(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	seal_registry_verify(srv->seals);
+}
+
+/* Revokes every grant on exp, on every connection. */
+static unsigned server_revoke_export(struct server *srv, struct export *exp, uint32_t reason,
+				     const char *text)
+{
+	struct conn *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		n += conn_revoke_export(c, exp, reason, text);
+	return n;
+}
+
+static void server_on_seal_changed(struct seal *seal, const char *why, void *arg)
+{
+	struct server *srv = arg;
+
+	for (unsigned i = 0; i < srv->nexports; i++) {
+		struct export *exp = srv->exports[i];
+		char text[PROTO_TEXT_MAX];
+
+		if (exp->seal != seal)
+			continue;
+		LOG_ERR("export '%s': %s changed under its seal: %s", exp->cfg.name,
+			exp->cfg.path, why);
+		snprintf(text, sizeof(text), "%s changed under the seal: %s", exp->cfg.path, why);
+		server_revoke_export(srv, exp, PROTO_REVOKE_FILE_CHANGED, text);
+	}
+}
+
+struct export *server_find_export(struct server *srv, const char *name)
+{
+	for (unsigned i = 0; i < srv->nexports; i++)
+		if (!srv->exports[i]->removed && !strcmp(srv->exports[i]->cfg.name, name))
+			return srv->exports[i];
+	return NULL;
+}
+
+static int server_add_exports(struct server *srv, const struct conf *cfg)
+{
+	for (unsigned i = 0; i < cfg->nexports; i++) {
+		struct export **tab, *exp;
+		int rc;
+
+		if (server_find_export(srv, cfg->exports[i].name))
+			continue;
+		tab = realloc(srv->exports, (srv->nexports + 1) * sizeof(*tab));
+		if (!tab)
+			return -ENOMEM;
+		srv->exports = tab;
+		rc = export_new(&cfg->exports[i], &exp);
+		if (rc)
+			return rc;
+		srv->exports[srv->nexports++] = exp;
+		LOG_INFO("export '%s': %s, %llu bytes at %llu, %s, %s", exp->cfg.name,
+			 exp->cfg.path, (unsigned long long)exp->cfg.size,
+			 (unsigned long long)exp->cfg.offset, exp->cfg.writable ? "rw" : "ro",
+			 exp->cfg.mode == SEAL_MODE_DAX ? "dax" : "pagecache");
+	}
+	return 0;
+}
+
+static bool server_export_same(const struct conf_export *a, const struct conf_export *b)
+{
+	return !strcmp(a->path, b->path) && a->offset == b->offset && a->size == b->size &&
+	       a->writable == b->writable && a->mode == b->mode && a->reg == b->reg;
+}
+
+/* Frees exports that were removed and whose last grant went. */
+static void server_gc_exports(struct server *srv)
+{
+	unsigned j = 0;
+
+	for (unsigned i = 0; i < srv->nexports; i++) {
+		if (srv->exports[i]->removed && srv->exports[i]->grants == 0)
+			export_delete(&srv->exports[i]);
+		else
+			srv->exports[j++] = srv->exports[i];
+	}
+	srv->nexports = j;
+}
+
+int server_reload(struct server *srv)
+{
+	struct conf *cfg;
+	char err[512];
+	int rc = conf_new(srv->cfg->file, &cfg, err, sizeof(err));
+
+	if (rc) {
+		LOG_ERR("reload refused, keeping the running configuration: %s", err);
+		return rc;
+	}
+	for (unsigned i = 0; i < srv->nexports; i++) {
+		struct export *exp = srv->exports[i];
+		const struct conf_export *now = conf_find_export(cfg, exp->cfg.name);
+
+		if (exp->removed)
+			continue;
+		if (now && server_export_same(&exp->cfg, now)) {
+			/* Client lists may change without touching grants. */
+			memcpy(exp->cfg.clients, now->clients, sizeof(now->clients));
+			exp->cfg.nclients = now->nclients;
+			continue;
+		}
+		LOG_NOTICE("export '%s': %s by the reload", exp->cfg.name,
+			   now ? "changed" : "removed");
+		server_revoke_export(srv, exp, PROTO_REVOKE_EXPORT_REMOVED,
+				     now ? "export changed by a configuration reload"
+					 : "export removed by a configuration reload");
+		exp->removed = true;
+	}
+	server_gc_exports(srv);
+	rc = server_add_exports(srv, cfg);
+	log_set_threshold(cfg->log_level);
+	/* Listener, state directory and socket stay as started. */
+	free(cfg->file);
+	cfg->file = srv->cfg->file;
+	srv->cfg->file = NULL;
+	cfg->listen_port = srv->cfg->listen_port;
+	memcpy(cfg->listen_host, srv->cfg->listen_host, sizeof(cfg->listen_host));
+	conf_delete(&srv->cfg);
+	srv->cfg = cfg;
+	LOG_NOTICE("reloaded: %u exports", srv->nexports);
+	return rc;
+}
+
+static int server_add_events(struct server *srv)
+{
+	static const int sigs[4] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
+	struct timeval tv = { SERVER_VERIFY_MS / 1000, (SERVER_VERIFY_MS % 1000) * 1000 };
+
+	for (int i = 0; i < 4; i++) {
+		srv->sig_ev[i] = evsignal_new(srv->base, sigs[i], server_on_signal, srv);
+		if (!srv->sig_ev[i] || event_add(srv->sig_ev[i], NULL))
+			return -ENOMEM;
+	}
+	srv->seal_ev = event_new(srv->base, seal_registry_fd(srv->seals), EV_READ | EV_PERSIST,
+				 server_on_seal_event, srv);
+	srv->verify_ev = event_new(srv->base, -1, EV_PERSIST, server_on_verify, srv);
+	if (!srv->seal_ev || !srv->verify_ev || event_add(srv->seal_ev, NULL) ||
+	    event_add(srv->verify_ev, &tv))
+		return -ENOMEM;
+	return 0;
+}
+
+int server_new(struct conf *cfg, struct server **out)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	char err[512];
+	int rc;
+
+	if (!srv)
+		return -ENOMEM;
+	srv->cfg = cfg;
+	TAILQ_INIT(&srv->conns);
+	srv->base = event_base_new();
+	if (!srv->base) {
+		rc = -ENOMEM;
+		goto err_delete;
+	}
+	rc = seal_registry_new(cfg->state_dir, &srv->seals, err, sizeof(err));
+	if (rc) {
+		LOG_ERR("%s", err);
+		goto err_delete;
+	}
+	seal_registry_set_changed_cb(srv->seals, server_on_seal_changed, srv);
+	rc = server_add_exports(srv, cfg);
+	if (rc)
+		goto err_delete;
+	rc = server_add_events(srv);
+	if (rc)
+		goto err_delete;
+	*out = srv;
+	return 0;
+
+err_delete:
+	srv->cfg = NULL; /* still the caller's */
+	server_delete(&srv);
+	return rc;
+}
+
+static int server_check_device(struct ibv_context *verbs)
+{
+	struct ibv_device_attr_ex attr = { 0 };
+	uint32_t need = IBV_ODP_SUPPORT_READ | IBV_ODP_SUPPORT_WRITE;
+
+	if (ibv_query_device_ex(verbs, NULL, &attr)) {
+		LOG_WARN("%s: cannot query the device", ibv_get_device_name(verbs->device));
+		return 0;
+	}
+	if (!(attr.odp_caps.general_caps & IBV_ODP_SUPPORT) ||
+	    (attr.odp_caps.per_transport_caps.rc_odp_caps & need) != need) {
+		LOG_WARN("%s: no on-demand paging for RC READ/WRITE: fs-dax and page-cache "
+			 "exports cannot be registered on it (only tmpfs pins)",
+			 ibv_get_device_name(verbs->device));
+		return 0;
+	}
+	LOG_INFO("%s: on-demand paging for RC read/write: yes",
+		 ibv_get_device_name(verbs->device));
+	return 1;
+}
+
+int server_listen(struct server *srv)
+{
+	struct conf *cfg = srv->cfg;
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_flags = AI_PASSIVE }, *ai;
+	char port[8];
+	int rc;
+
+	snprintf(port, sizeof(port), "%u", cfg->listen_port);
+	rc = getaddrinfo(cfg->listen_host, port, &hints, &ai);
+	if (rc) {
+		LOG_ERR("listen = %s:%s: %s", cfg->listen_host, port, gai_strerror(rc));
+		return -EINVAL;
+	}
+	srv->cm_chan = rdma_create_event_channel();
+	if (!srv->cm_chan) {
+		rc = -errno;
+		LOG_ERR("rdma_create_event_channel: %s (is rdma_ucm loaded, /dev/infiniband/rdma_cm there?)",
+			strerror(errno));
+		goto err_free_ai;
+	}
+	if (fcntl(srv->cm_chan->fd, F_SETFL, fcntl(srv->cm_chan->fd, F_GETFL) | O_NONBLOCK) ||
+	    rdma_create_id(srv->cm_chan, &srv->listen_id, srv, RDMA_PS_TCP)) {
+		rc = -errno;
+		LOG_ERR("rdma_create_id: %s", strerror(errno));
+		goto err_free_ai;
+	}
+	if (rdma_bind_addr(srv->listen_id, ai->ai_addr)) {
+		rc = -errno;
+		LOG_ERR("rdma_bind_addr(%s:%s): %s (no RDMA device on that address? "
+			"rdma link add rxe0 type rxe netdev IFACE makes one)",
+			cfg->listen_host, port, strerror(errno));
+		goto err_free_ai;
+	}
+	if (rdma_listen(srv->listen_id, 64)) {
+		rc = -errno;
+		LOG_ERR("rdma_listen(%s:%s): %s", cfg->listen_host, port, strerror(errno));
+		goto err_free_ai;
+	}
+	if (srv->listen_id->verbs)
+		server_check_device(srv->listen_id->verbs);
+	srv->cm_ev = event_new(srv->base, srv->cm_chan->fd, EV_READ | EV_PERSIST, server_on_cm, srv);
+	if (!srv->cm_ev || event_add(srv->cm_ev, NULL)) {
+		rc = -ENOMEM;
+		goto err_free_ai;
+	}
+	freeaddrinfo(ai);
+	LOG_NOTICE("listening on %s:%s%s%s, %u exports", cfg->listen_host, port,
+		   srv->listen_id->verbs ? " (" : "",
+		   srv->listen_id->verbs ? ibv_get_device_name(srv->listen_id->verbs->device) : "",
+		   srv->nexports);
+	return 0;
+
+err_free_ai:
+	freeaddrinfo(ai);
+	return rc;
+}
+
+int server_run(struct server *srv)
+{
+	event_base_dispatch(srv->base);
+	return srv->exit_code;
+}
+
+static void server_stop_conns(struct server *srv)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		conn_revoke_export(c, NULL, PROTO_REVOKE_SHUTDOWN, "sealmrd is shutting down");
+	/* Let the revokes reach the clients before the QPs go. */
+	TAILQ_FOREACH(c, &srv->conns, entry) {
+		conn_drain_sends(c, SERVER_DRAIN_MS);
+		conn_disconnect(c);
+	}
+	while ((c = TAILQ_FIRST(&srv->conns)))
+		server_drop_conn(srv, c);
+}
+
+void server_delete(struct server **psrv)
+{
+	struct server *srv = *psrv;
+
+	if (!srv)
+		return;
+	srv->stopping = 1;
+	if (srv->cm_ev)
+		event_free(srv->cm_ev);
+	if (srv->listen_id)
+		rdma_destroy_id(srv->listen_id);
+	server_stop_conns(srv);
+	for (unsigned i = 0; i < srv->nexports; i++)
+		export_delete(&srv->exports[i]);
+	free(srv->exports);
+	if (srv->cm_chan)
+		rdma_destroy_event_channel(srv->cm_chan);
+	for (int i = 0; i < 4; i++)
+		if (srv->sig_ev[i])
+			event_free(srv->sig_ev[i]);
+	if (srv->seal_ev)
+		event_free(srv->seal_ev);
+	if (srv->verify_ev)
+		event_free(srv->verify_ev);
+	seal_registry_delete(&srv->seals);
+	if (srv->base)
+		event_base_free(srv->base);
+	conf_delete(&srv->cfg);
+	free(srv);
+	*psrv = NULL;
+}
