@@ -8,6 +8,18 @@
 #include <syslog.h>
 #include <time.h>
 
+/* syslog.h's priority names collide with the LOG_* macros of log.h; the
+ * numbers are fixed by POSIX. */
+#undef LOG_ERR
+#undef LOG_NOTICE
+#undef LOG_INFO
+#undef LOG_DEBUG
+#define SYSLOG_ERR 3
+#define SYSLOG_WARNING 4
+#define SYSLOG_NOTICE 5
+#define SYSLOG_INFO 6
+#define SYSLOG_DEBUG 7
+
 #include "log.h"
 
 static enum log_level log_threshold = LOG_LEVEL_NOTICE;
@@ -51,7 +63,7 @@ int log_level_parse(const char *name, enum log_level *out)
 void log_msg(enum log_level level, const char *file, int line, const char *fmt, ...)
 {
 	static const int prio[LOG_LEVEL_MAX] = {
-		LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG,
+		SYSLOG_ERR, SYSLOG_WARNING, SYSLOG_NOTICE, SYSLOG_INFO, SYSLOG_DEBUG,
 	};
 	char msg[1024];
 	va_list ap;

@@ -65,9 +65,14 @@ void seal_registry_verify(struct seal_registry *reg);
  * Seals params->offset .. +length of params->path. Errors:
  * -EACCES  no write access to the file, or no CAP_LINUX_IMMUTABLE
  * -EINVAL  a private mapping, a zero or unaligned range
- * -EOPNOTSUPP  not on a DAX file system (mode dax)
+ * -EOPNOTSUPP  not on a DAX file system (mode dax), or a writable seal where
+ *          the file system refuses stores to an immutable file (ext4 without
+ *          DAX: SIGBUS from page_mkwrite; read-only seals work there)
  * -ETXTBSY a shared (reflinked) extent in the range and unshare is off
  * -ENOSPC  the range cannot be allocated
+ * -EBUSY   another process has the file open for write (on xfs such a
+ *          writer could still write and truncate the immutable file), or a
+ *          change was seen under an earlier seal of the file that is still held
  * and what open, fallocate, mmap or the flag ioctl return.
  */
 int seal_new(struct seal_registry *reg, const struct seal_params *params,

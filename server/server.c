@@ -104,11 +104,9 @@ static void server_on_cm(evutil_socket_t fd, short what, void *arg)
 		enum rdma_cm_event_type type = ev->event;
 		struct rdma_cm_id *id = ev->id;
 		struct rdma_conn_param param = ev->param.conn;
-		uint8_t priv[256];
+		uint8_t priv[255]; /* private_data_len is a uint8_t */
 		struct conn *c = id->context;
 
-		if (param.private_data_len > sizeof(priv))
-			param.private_data_len = sizeof(priv);
 		if (param.private_data)
 			memcpy(priv, param.private_data, param.private_data_len);
 		param.private_data = priv;

@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conn: connecting to sealmrd, the connection's state, reconnecting and
+ * disconnecting. The resources that outlive a reconnect (PD, CQ, buffers)
+ * are made once; the endpoint (rdma_cm id and QP) is made per connection.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sealmr-internal.h"
+
+/* What conn_wait_cm() keeps of an rdma_cm event: it is acked at once. */
+struct cm_copy {
+	enum rdma_cm_event_type type;
+	int status;
+	uint8_t priv[255];
+	uint8_t priv_len;
+};
+
+const char *conn_state_name(enum conn_state state)
+{
+	static const char *const names[CONN_STATE_MAX] = {
+		"idle", "connecting", "established", "broken",
+	};
+	return state < CONN_STATE_MAX ? names[state] : "?";
+}
+
+int conn_elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/*
+ * The one place the state changes. A failure or a disconnect of a live
+ * connection moves its QP to the error state (rdma_disconnect), which
+ * flushes whatever is still posted; the first reason is the one kept.
+ */
+void conn_drive(struct sealmr_conn *c, enum conn_event ev, int err, const char *why)
+{
+	enum conn_state old = c->state;
+
+	switch (ev) {
+	case CONN_EV_CONNECTING:
+		c->state = CONN_CONNECTING;
+		break;
+	case CONN_EV_ESTABLISHED:
+		c->state = CONN_ESTABLISHED;
+		c->broken_err = 0;
+		c->broken_why[0] = '\0';
+		break;
+	case CONN_EV_FAILED:
+	case CONN_EV_DISCONNECTED:
+		if (c->state != CONN_ESTABLISHED && c->state != CONN_CONNECTING)
+			break;
+		c->state = CONN_BROKEN;
+		c->broken_err = err;
+		snprintf(c->broken_why, sizeof(c->broken_why), "%s", why);
+		if (c->qp) {
+			struct ibv_qp_attr qa = { .qp_state = IBV_QPS_ERR };
+
+			ibv_modify_qp(c->qp, &qa, IBV_QP_STATE);
+		}
+		if (c->id)
+			rdma_disconnect(c->id);
+		break;
+	case CONN_EV_TORN_DOWN:
+		c->state = CONN_IDLE;
+		break;
+	default:
+		break;
+	}
+	if (old != c->state)
+		LOG_DEBUG("sealmr %s: %s -> %s%s%s", c->where, conn_state_name(old),
+			  conn_state_name(c->state), why ? ": " : "", why ? why : "");
+}
+
+int conn_not_connected(struct sealmr_conn *c)
+{
+	return conn_err(c, -ENOTCONN, "not connected to sealmrd at %s: %s", c->where,
+			c->broken_why[0] ? c->broken_why : "the connection is closed");
+}
+
+static int conn_wait_cm(struct sealmr_conn *c, const struct timespec *t0, struct cm_copy *out)
+{
+	for (;;) {
+		struct rdma_cm_event *ev;
+		struct pollfd pfd = { .fd = c->cm_chan->fd, .events = POLLIN };
+		int left;
+
+		if (rdma_get_cm_event(c->cm_chan, &ev) == 0) {
+			bool mine = ev->id == c->id;
+
+			out->type = ev->event;
+			out->status = ev->status;
+			out->priv_len = 0;
+			if (ev->param.conn.private_data && ev->param.conn.private_data_len) {
+				out->priv_len = ev->param.conn.private_data_len;
+				memcpy(out->priv, ev->param.conn.private_data, out->priv_len);
+			}
+			rdma_ack_cm_event(ev);
+			if (mine)
+				return 0;
+			continue; /* left over from an endpoint gone */
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		left = c->opts.timeout_ms - conn_elapsed_ms(t0);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, left) < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Waits for the event that ends a step of the connection set-up. */
+static int conn_expect(struct sealmr_conn *c, const struct timespec *t0,
+		       enum rdma_cm_event_type want, const char *step, struct cm_copy *ev)
+{
+	int rc = conn_wait_cm(c, t0, ev);
+
+	if (rc == -ETIMEDOUT)
+		return conn_err(c, rc, "cannot connect to sealmrd at %s: no answer within %d ms (%s)",
+				c->where, c->opts.timeout_ms, step);
+	if (rc)
+		return conn_err(c, rc, "cannot connect to sealmrd at %s: rdma_get_cm_event: %s",
+				c->where, strerror(-rc));
+	if (ev->type == want)
+		return 0;
+	switch (ev->type) {
+	case RDMA_CM_EVENT_ADDR_ERROR:
+		return conn_err(c, -EHOSTUNREACH,
+				"cannot connect to sealmrd at %s: no RDMA device has a route to it (%s)",
+				c->where, strerror(ev->status < 0 ? -ev->status : EHOSTUNREACH));
+	case RDMA_CM_EVENT_ROUTE_ERROR:
+		return conn_err(c, -EHOSTUNREACH,
+				"cannot connect to sealmrd at %s: no RDMA route (%s)", c->where,
+				strerror(ev->status < 0 ? -ev->status : EHOSTUNREACH));
+	case RDMA_CM_EVENT_UNREACHABLE:
+		return conn_err(c, -EHOSTUNREACH,
+				"sealmrd at %s is unreachable: no answer to the connection request",
+				c->where);
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+		return conn_err(c, -ECONNREFUSED,
+				"cannot connect to sealmrd at %s: connection error (status %d)",
+				c->where, ev->status);
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		return conn_err(c, -ENODEV, "cannot connect to sealmrd at %s: RDMA device removed",
+				c->where);
+	default:
+		return conn_err(c, -EPROTO, "cannot connect to sealmrd at %s: unexpected %s during %s",
+				c->where, rdma_event_str(ev->type), step);
+	}
+}
+
+static int conn_rejected(struct sealmr_conn *c, const struct cm_copy *ev)
+{
+	struct proto_conn_priv p;
+	const char *pre = "refused the connection";
+
+	if (proto_conn_priv_decode(ev->priv, ev->priv_len, &p) || p.status <= 0)
+		return conn_err(c, -ECONNREFUSED,
+				"sealmrd at %s %s: nothing accepts connections on port %u "
+				"(reject reason %d)", c->where, pre, c->port, ev->status);
+	switch (p.status) {
+	case EPROTONOSUPPORT:
+		return conn_err(c, -EPROTONOSUPPORT,
+				"sealmrd at %s %s: it speaks protocol version %u, this client %u",
+				c->where, pre, p.version, PROTO_VERSION);
+	case EACCES:
+		return conn_err(c, -EACCES,
+				"sealmrd at %s %s: this client's address is in no export's clients list",
+				c->where, pre);
+	case ESHUTDOWN:
+		return conn_err(c, -ESHUTDOWN, "sealmrd at %s %s: it is shutting down", c->where, pre);
+	case EUSERS:
+		return conn_err(c, -EUSERS, "sealmrd at %s %s: too many clients (max_clients)",
+				c->where, pre);
+	default:
+		return conn_err(c, -p.status, "sealmrd at %s %s: %s", c->where, pre,
+				strerror(p.status));
+	}
+}
+
+static int conn_established(struct sealmr_conn *c, const struct cm_copy *ev)
+{
+	struct proto_conn_priv p;
+
+	if (proto_conn_priv_decode(ev->priv, ev->priv_len, &p))
+		return conn_err(c, -EPROTO,
+				"%s accepted the connection without sealmr's connection data: "
+				"is sealmrd listening there?", c->where);
+	if (p.version != PROTO_VERSION)
+		return conn_err(c, -EPROTONOSUPPORT,
+				"sealmrd at %s speaks protocol version %u, this client %u", c->where,
+				p.version, PROTO_VERSION);
+	c->credits = p.credits ? p.credits : 1;
+	conn_drive(c, CONN_EV_ESTABLISHED, 0, NULL);
+	xfer_quirk_setup(c);
+	return 0;
+}
+
+static int conn_create_qp(struct sealmr_conn *c)
+{
+	struct ibv_qp_init_attr_ex qa = { 0 };
+
+	qa.send_cq = c->cq;
+	qa.recv_cq = c->cq;
+	qa.qp_type = IBV_QPT_RC;
+	qa.cap.max_send_wr = c->sq_size;
+	qa.cap.max_recv_wr = CONN_RECVS;
+	qa.cap.max_send_sge = 1;
+	qa.cap.max_recv_sge = 1;
+	qa.comp_mask = IBV_QP_INIT_ATTR_PD;
+	qa.pd = c->pd;
+	c->qpx = NULL;
+#if HAVE_DECL_IBV_WR_ATOMIC_WRITE
+	qa.comp_mask |= IBV_QP_INIT_ATTR_SEND_OPS_FLAGS;
+	qa.send_ops_flags = IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_RDMA_WRITE |
+			    IBV_QP_EX_WITH_RDMA_READ | IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |
+			    IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD | IBV_QP_EX_WITH_ATOMIC_WRITE;
+#if HAVE_DECL_IBV_WR_FLUSH
+	qa.send_ops_flags |= IBV_QP_EX_WITH_FLUSH;
+#endif
+	if (rdma_create_qp_ex(c->id, &qa) == 0) {
+		c->qp = c->id->qp;
+		c->qpx = ibv_qp_to_qp_ex(c->qp);
+		c->atomic_write_why[0] = '\0';
+		return 0;
+	}
+	snprintf(c->atomic_write_why, sizeof(c->atomic_write_why),
+		 "%s cannot make a QP with atomic write (ibv_create_qp_ex: %s)",
+		 ibv_get_device_name(c->verbs->device), strerror(errno));
+	qa.comp_mask &= ~(uint32_t)IBV_QP_INIT_ATTR_SEND_OPS_FLAGS;
+	qa.send_ops_flags = 0;
+#else
+	snprintf(c->atomic_write_why, sizeof(c->atomic_write_why),
+		 "this libibverbs has no ibv_wr_atomic_write");
+#endif
+	if (rdma_create_qp_ex(c->id, &qa))
+		return conn_err(c, -errno, "cannot connect to sealmrd at %s: rdma_create_qp(send %u, "
+				"recv %u): %s", c->where, c->sq_size, CONN_RECVS, strerror(errno));
+	c->qp = c->id->qp;
+	return 0;
+}
+
+/* The resources that outlive reconnects, made on the first route found. */
+static int conn_setup_verbs(struct sealmr_conn *c)
+{
+	struct ibv_device_attr attr;
+	int rc;
+
+	c->verbs = c->id->verbs;
+	if (ibv_query_device(c->verbs, &attr))
+		attr.max_qp_rd_atom = attr.max_qp_init_rd_atom = CONN_RD_ATOM_MAX;
+	c->resp_res = (uint8_t)(attr.max_qp_rd_atom < CONN_RD_ATOM_MAX ? attr.max_qp_rd_atom
+								  : CONN_RD_ATOM_MAX);
+	c->init_depth = (uint8_t)(attr.max_qp_init_rd_atom < CONN_RD_ATOM_MAX
+					  ? attr.max_qp_init_rd_atom : CONN_RD_ATOM_MAX);
+	c->pd = ibv_alloc_pd(c->verbs);
+	if (!c->pd)
+		return conn_err(c, -errno, "ibv_alloc_pd(%s): %s",
+				ibv_get_device_name(c->verbs->device), strerror(errno));
+	rc = event_setup(c);
+	if (rc)
+		return rc;
+	rc = ctrl_setup(c);
+	if (rc)
+		return rc;
+	return xfer_setup(c);
+}
+
+static int conn_resolve(struct sealmr_conn *c, const struct timespec *t0)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai;
+	struct cm_copy ev;
+	char port[8];
+	int rc;
+
+	snprintf(port, sizeof(port), "%u", c->port);
+	rc = getaddrinfo(c->host, port, &hints, &ai);
+	if (rc)
+		return conn_err(c, -EHOSTUNREACH, "cannot connect to sealmrd at %s: %s", c->where,
+				rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+	rc = rdma_resolve_addr(c->id, NULL, ai->ai_addr, c->opts.timeout_ms) ? -errno : 0;
+	freeaddrinfo(ai);
+	if (rc)
+		return conn_err(c, rc, "cannot connect to sealmrd at %s: rdma_resolve_addr: %s%s",
+				c->where, strerror(-rc),
+				rc == -ENODEV || rc == -EADDRNOTAVAIL
+					? " (no RDMA device on the way there: see `rdma link`)" : "");
+	rc = conn_expect(c, t0, RDMA_CM_EVENT_ADDR_RESOLVED, "address resolution", &ev);
+	if (rc)
+		return rc;
+	if (rdma_resolve_route(c->id, c->opts.timeout_ms))
+		return conn_err(c, -errno, "cannot connect to sealmrd at %s: rdma_resolve_route: %s",
+				c->where, strerror(errno));
+	return conn_expect(c, t0, RDMA_CM_EVENT_ROUTE_RESOLVED, "route resolution", &ev);
+}
+
+static int conn_request(struct sealmr_conn *c, const struct timespec *t0)
+{
+	struct proto_conn_priv priv = {
+		.version = PROTO_VERSION,
+		.credits = CONN_RECVS,
+		.status = 0,
+		.max_msg = PROTO_MSG_MAX,
+	};
+	uint8_t pd[PROTO_CONN_PRIV_SIZE];
+	struct rdma_conn_param param = { 0 };
+	struct cm_copy ev;
+	int rc;
+
+	proto_conn_priv_encode(&priv, pd);
+	param.private_data = pd;
+	param.private_data_len = sizeof(pd);
+	param.responder_resources = c->resp_res;
+	param.initiator_depth = c->init_depth;
+	param.retry_count = 7;
+	param.rnr_retry_count = 7;
+	if (rdma_connect(c->id, &param))
+		return conn_err(c, -errno, "cannot connect to sealmrd at %s: rdma_connect: %s",
+				c->where, strerror(errno));
+	rc = conn_wait_cm(c, t0, &ev);
+	if (rc == 0 && ev.type == RDMA_CM_EVENT_ESTABLISHED)
+		return conn_established(c, &ev);
+	if (rc == 0 && ev.type == RDMA_CM_EVENT_REJECTED)
+		return conn_rejected(c, &ev);
+	if (rc == 0 && ev.type == RDMA_CM_EVENT_UNREACHABLE)
+		return conn_err(c, -EHOSTUNREACH, "sealmrd at %s is unreachable: no answer to the "
+				"connection request", c->where);
+	if (rc == 0)
+		return conn_err(c, -ECONNREFUSED, "cannot connect to sealmrd at %s: %s (status %d)",
+				c->where, rdma_event_str(ev.type), ev.status);
+	if (rc == -ETIMEDOUT)
+		return conn_err(c, rc, "cannot connect to sealmrd at %s: no answer within %d ms",
+				c->where, c->opts.timeout_ms);
+	return conn_err(c, rc, "cannot connect to sealmrd at %s: %s", c->where, strerror(-rc));
+}
+
+/* Destroys the endpoint; what was posted on it must have completed. */
+static void conn_ep_delete(struct sealmr_conn *c)
+{
+	if (c->qp) {
+		rdma_destroy_qp(c->id);
+		c->qp = NULL;
+		c->qpx = NULL;
+	}
+	if (c->id) {
+		rdma_destroy_id(c->id);
+		c->id = NULL;
+	}
+	c->sq_used = 0;
+	c->recvs_posted = 0;
+	ctrl_reset(c);
+	conn_drive(c, CONN_EV_TORN_DOWN, 0, NULL);
+}
+
+/* A new endpoint: id, address, route, QP, receives, connection. */
+static int conn_ep_new(struct sealmr_conn *c)
+{
+	struct timespec t0;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	conn_drive(c, CONN_EV_CONNECTING, 0, NULL);
+	if (rdma_create_id(c->cm_chan, &c->id, c, RDMA_PS_TCP)) {
+		rc = conn_err(c, -errno, "rdma_create_id: %s", strerror(errno));
+		goto err_delete_ep;
+	}
+	rc = conn_resolve(c, &t0);
+	if (rc)
+		goto err_delete_ep;
+	if (!c->verbs) {
+		rc = conn_setup_verbs(c);
+		if (rc)
+			goto err_delete_ep;
+	} else if (c->id->verbs != c->verbs) {
+		rc = conn_err(c, -ENODEV, "cannot reconnect to sealmrd at %s: the route now goes "
+			      "through %s, not %s", c->where,
+			      ibv_get_device_name(c->id->verbs->device),
+			      ibv_get_device_name(c->verbs->device));
+		goto err_delete_ep;
+	}
+	rc = conn_create_qp(c);
+	if (rc)
+		goto err_delete_ep;
+	rc = ctrl_post_recvs(c);
+	if (rc)
+		goto err_destroy_qp;
+	rc = conn_request(c, &t0);
+	if (rc)
+		goto err_destroy_qp;
+	return 0;
+
+err_destroy_qp:
+	/* The QP goes to the error state first so that its receives flush. */
+	conn_drive(c, CONN_EV_FAILED, rc, c->errmsg);
+	xfer_drain(c, 1000);
+err_delete_ep:
+	conn_ep_delete(c);
+	return rc;
+}
+
+int conn_ensure(struct sealmr_conn *c)
+{
+	char why[CONN_ERRMSG_MAX];
+	int rc;
+
+	if (c->state == CONN_ESTABLISHED)
+		return 0;
+	if (!c->opts.reconnect || c->reconnecting)
+		return conn_not_connected(c);
+	snprintf(why, sizeof(why), "%s", c->broken_why);
+	if (c->id) {
+		/* Flushed completions first: async ones reach the ring. */
+		xfer_drain(c, 2000);
+		conn_ep_delete(c);
+	}
+	rc = conn_ep_new(c);
+	if (rc) {
+		char msg[CONN_ERRMSG_MAX];
+
+		snprintf(msg, sizeof(msg), "%s", c->errmsg);
+		snprintf(c->broken_why, sizeof(c->broken_why), "%s", why);
+		return conn_err(c, rc, "%s (reconnecting after: %s)", msg, why);
+	}
+	c->reconnecting = true;
+	grant_reopen_all(c);
+	c->reconnecting = false;
+	return c->state == CONN_ESTABLISHED ? 0 : conn_not_connected(c);
+}
+
+static int conn_new(const char *host, uint16_t port, const struct sealmr_conn_opts *opts,
+		    struct sealmr_conn **out)
+{
+	struct sealmr_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	if (opts)
+		c->opts = *opts;
+	if (c->opts.timeout_ms <= 0)
+		c->opts.timeout_ms = CONN_DEFAULT_TIMEOUT_MS;
+	if (c->opts.depth == 0)
+		c->opts.depth = CONN_DEFAULT_DEPTH;
+	if (c->opts.depth > CONN_MAX_DEPTH)
+		c->opts.depth = CONN_MAX_DEPTH;
+	snprintf(c->host, sizeof(c->host), "%s", host);
+	c->port = port ? port : SEALMR_DEFAULT_PORT;
+	snprintf(c->where, sizeof(c->where), strchr(c->host, ':') ? "[%s]:%u" : "%s:%u",
+		 c->host, c->port);
+	c->epfd = -1;
+	c->evfd = -1;
+	c->sq_size = c->opts.depth + XFER_CHUNKS + CONN_CTRL_SENDS + 1 + 4;
+	TAILQ_INIT(&c->grants);
+	TAILQ_INIT(&c->revoked);
+	TAILQ_INIT(&c->bufs);
+	*out = c;
+	return 0;
+}
+
+static void conn_delete(struct sealmr_conn **pc)
+{
+	struct sealmr_conn *c = *pc;
+
+	if (!c)
+		return;
+	if (c->id) {
+		conn_drive(c, CONN_EV_FAILED, -ENOTCONN, "disconnected by the application");
+		xfer_drain(c, 1000);
+		conn_ep_delete(c);
+	}
+	grant_free_all(c);
+	buf_free_all(c);
+	xfer_teardown(c);
+	ctrl_teardown(c);
+	event_teardown(c);
+	if (c->pd)
+		ibv_dealloc_pd(c->pd);
+	if (c->cm_chan)
+		rdma_destroy_event_channel(c->cm_chan);
+	free(c);
+	*pc = NULL;
+}
+
+int sealmr_connect(const char *host, uint16_t port, const struct sealmr_conn_opts *opts,
+		   struct sealmr_conn **out)
+{
+	const char *debug = getenv("SEALMR_DEBUG");
+	struct sealmr_conn *c;
+	int rc;
+
+	if (debug && *debug && strcmp(debug, "0"))
+		log_set_threshold(LOG_LEVEL_DEBUG);
+	if (!host || !*host || !out) {
+		connect_err_set("sealmr_connect: no host given");
+		return -EINVAL;
+	}
+	rc = conn_new(host, port, opts, &c);
+	if (rc) {
+		connect_err_set("sealmr_connect: out of memory");
+		return rc;
+	}
+	c->cm_chan = rdma_create_event_channel();
+	if (!c->cm_chan) {
+		rc = conn_err(c, -errno, "rdma_create_event_channel: %s (is rdma_ucm loaded, "
+			      "/dev/infiniband/rdma_cm there?)", strerror(errno));
+		goto err_delete;
+	}
+	if (fcntl(c->cm_chan->fd, F_SETFL, fcntl(c->cm_chan->fd, F_GETFL) | O_NONBLOCK)) {
+		rc = conn_err(c, -errno, "fcntl(rdma_cm fd, O_NONBLOCK): %s", strerror(errno));
+		goto err_delete;
+	}
+	rc = conn_ep_new(c);
+	if (rc)
+		goto err_delete;
+	*out = c;
+	return 0;
+
+err_delete:
+	connect_err_set(c->errmsg);
+	conn_delete(&c);
+	return rc;
+}
+
+void sealmr_disconnect(struct sealmr_conn **pc)
+{
+	if (pc)
+		conn_delete(pc);
+}

@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * event: the connection's wait point. The application's epoll fd holds the
+ * completion channel, the rdma_cm channel and an eventfd for completions
+ * waiting to be reaped; conn_progress() waits on the first two, then
+ * handles the rdma_cm events and the work completions, in the order of rdma-core's ibv_get_cq_event(3): get the
+ * events, count them, ack in batches, re-arm, poll until empty.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sealmr-internal.h"
+
+#define EVENT_POLL_BATCH 32
+
+static int event_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) ? -errno : 0;
+}
+
+static int event_add(struct sealmr_conn *c, int fd, const char *what)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev))
+		return conn_err(c, -errno, "epoll_ctl(ADD, %s fd %d): %s", what, fd,
+				strerror(errno));
+	return 0;
+}
+
+int event_setup(struct sealmr_conn *c)
+{
+	const char *dev = ibv_get_device_name(c->verbs->device);
+	int cqe = (int)(c->sq_size + CONN_RECVS);
+	int rc;
+
+	c->chan = ibv_create_comp_channel(c->verbs);
+	if (!c->chan)
+		return conn_err(c, -errno, "ibv_create_comp_channel(%s): %s", dev, strerror(errno));
+	rc = event_nonblock(c->chan->fd);
+	if (rc)
+		return conn_err(c, rc, "fcntl(completion channel, O_NONBLOCK): %s", strerror(-rc));
+	c->cq = ibv_create_cq(c->verbs, cqe, c, c->chan, 0);
+	if (!c->cq)
+		return conn_err(c, -errno, "ibv_create_cq(%s, %d entries): %s", dev, cqe,
+				strerror(errno));
+	rc = ibv_req_notify_cq(c->cq, 0);
+	if (rc)
+		return conn_err(c, -rc, "ibv_req_notify_cq: %s", strerror(rc));
+	c->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epfd < 0)
+		return conn_err(c, -errno, "epoll_create1: %s", strerror(errno));
+	c->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (c->evfd < 0)
+		return conn_err(c, -errno, "eventfd: %s", strerror(errno));
+	rc = event_add(c, c->chan->fd, "completion channel");
+	if (!rc)
+		rc = event_add(c, c->cm_chan->fd, "rdma_cm channel");
+	if (!rc)
+		rc = event_add(c, c->evfd, "eventfd");
+	return rc;
+}
+
+void event_teardown(struct sealmr_conn *c)
+{
+	if (c->evfd >= 0)
+		close(c->evfd);
+	if (c->epfd >= 0)
+		close(c->epfd);
+	c->evfd = c->epfd = -1;
+	if (c->cq) {
+		if (c->cq_unacked)
+			ibv_ack_cq_events(c->cq, c->cq_unacked);
+		c->cq_unacked = 0;
+		ibv_destroy_cq(c->cq);
+		c->cq = NULL;
+	}
+	if (c->chan) {
+		ibv_destroy_comp_channel(c->chan);
+		c->chan = NULL;
+	}
+}
+
+/* The eventfd follows the ring: readable exactly while it holds entries. */
+void event_ring_signal(struct sealmr_conn *c, bool readable)
+{
+	uint64_t v = 1;
+
+	if (c->evfd < 0)
+		return;
+	if (readable) {
+		if (write(c->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			LOG_DEBUG("eventfd write: %s", strerror(errno));
+	} else if (read(c->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN) {
+		LOG_DEBUG("eventfd read: %s", strerror(errno));
+	}
+}
+
+static void event_on_cm(struct sealmr_conn *c)
+{
+	struct rdma_cm_event *ev;
+
+	while (rdma_get_cm_event(c->cm_chan, &ev) == 0) {
+		enum rdma_cm_event_type type = ev->event;
+		bool mine = c->id && ev->id == c->id;
+
+		rdma_ack_cm_event(ev);
+		LOG_DEBUG("sealmr %s: %s%s", c->where, rdma_event_str(type), mine ? "" : " (old id)");
+		if (!mine)
+			continue;
+		switch (type) {
+		case RDMA_CM_EVENT_DISCONNECTED:
+			conn_drive(c, CONN_EV_DISCONNECTED, -ECONNRESET,
+				   "sealmrd closed the connection");
+			break;
+		case RDMA_CM_EVENT_DEVICE_REMOVAL:
+			conn_drive(c, CONN_EV_DISCONNECTED, -ENODEV, "the RDMA device was removed");
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void event_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc)
+{
+	switch (WRID_KIND(wc->wr_id)) {
+	case WRID_RECV:
+		c->recvs_posted--;
+		ctrl_on_wc(c, wc);
+		return;
+	case WRID_CTRL:
+		c->sq_used--;
+		ctrl_on_wc(c, wc);
+		return;
+	case WRID_SYNC:
+	case WRID_ASYNC:
+		c->sq_used--;
+		xfer_on_wc(c, wc);
+		return;
+	case WRID_ATOMIC:
+		c->sq_used--;
+		atomic_on_wc(c, wc);
+		return;
+	default:
+		LOG_DEBUG("sealmr %s: completion with unknown wr_id 0x%llx", c->where,
+			  (unsigned long long)wc->wr_id);
+		return;
+	}
+}
+
+static int event_poll_cq(struct sealmr_conn *c)
+{
+	struct ibv_wc wc[EVENT_POLL_BATCH];
+	int n, total = 0;
+
+	while ((n = ibv_poll_cq(c->cq, EVENT_POLL_BATCH, wc)) > 0) {
+		for (int i = 0; i < n; i++)
+			event_on_wc(c, &wc[i]);
+		total += n;
+	}
+	return n < 0 ? -EIO : total;
+}
+
+static void event_on_cq_channel(struct sealmr_conn *c)
+{
+	struct ibv_cq *cq;
+	void *ctx;
+	int rc;
+
+	while (ibv_get_cq_event(c->chan, &cq, &ctx) == 0) {
+		if (++c->cq_unacked >= CONN_ACK_BATCH) {
+			ibv_ack_cq_events(c->cq, c->cq_unacked);
+			c->cq_unacked = 0;
+		}
+	}
+	rc = ibv_req_notify_cq(c->cq, 0);
+	if (rc)
+		LOG_DEBUG("sealmr %s: ibv_req_notify_cq: %s", c->where, strerror(rc));
+}
+
+int conn_progress(struct sealmr_conn *c, int timeout_ms)
+{
+	/* Not the epoll fd: its eventfd stays readable while the ring holds
+	 * completions, which would turn every internal wait into a spin. */
+	struct pollfd pfd[2] = {
+		{ .fd = c->chan ? c->chan->fd : -1, .events = POLLIN },
+		{ .fd = c->cm_chan->fd, .events = POLLIN },
+	};
+	int n;
+
+	if (!c->cq)
+		return 0;
+	/* Whatever is already there first: no sleep while work waits. */
+	n = event_poll_cq(c);
+	if (n == 0 && timeout_ms != 0) {
+		if (poll(pfd, 2, timeout_ms) < 0 && errno != EINTR)
+			return conn_err(c, -errno, "poll: %s", strerror(errno));
+	}
+	event_on_cm(c);
+	event_on_cq_channel(c);
+	{
+		int m = event_poll_cq(c);
+
+		if (m < 0)
+			return conn_err(c, m, "ibv_poll_cq failed");
+		n = n < 0 ? m : n + m;
+	}
+	return n;
+}
+
+void conn_run_revoke_cbs(struct sealmr_conn *c)
+{
+	struct sealmr_grant *g;
+
+	if (c->in_revoke_cb)
+		return;
+	c->in_revoke_cb = true;
+	/* The callback may close the grant: take it off the list first. */
+	while ((g = TAILQ_FIRST(&c->revoked))) {
+		TAILQ_REMOVE(&c->revoked, g, cb_entry);
+		g->cb_due = false;
+		if (c->revoke_fn)
+			c->revoke_fn(g, g->revoke_reason, g->revoke_text, c->revoke_arg);
+	}
+	c->in_revoke_cb = false;
+}
+
+int sealmr_fd(const struct sealmr_conn *c)
+{
+	return c ? c->epfd : -EINVAL;
+}
+
+void sealmr_set_revoke_cb(struct sealmr_conn *c, sealmr_revoke_fn fn, void *arg)
+{
+	c->revoke_fn = fn;
+	c->revoke_arg = arg;
+}
+
+int sealmr_process(struct sealmr_conn *c)
+{
+	int rc = conn_progress(c, 0);
+
+	conn_run_revoke_cbs(c);
+	if (rc < 0)
+		return rc;
+	if (c->state != CONN_ESTABLISHED)
+		return conn_not_connected(c);
+	return 0;
+}

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sealmr: the command-line client of sealmrd. ls, stat, put, get, bench.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *cli_prog = "sealmr";
+
+static void usage(FILE *fp)
+{
+	fprintf(fp,
+"usage: sealmr [OPTIONS] COMMAND ARGS\n"
+"\n"
+"  ls    HOST[:PORT]                          the exports this client may open\n"
+"  stat  HOST[:PORT]/EXPORT                   one export: path, size, access, mode,\n"
+"                                             registration, persistence, grants, seal\n"
+"  put   LOCALFILE HOST[:PORT]/EXPORT[@OFFSET]\n"
+"                                             write the file at OFFSET (default 0) and\n"
+"                                             make it durable\n"
+"  get   HOST[:PORT]/EXPORT[@OFFSET[+LENGTH]] LOCALFILE|-\n"
+"                                             read LENGTH bytes (default: to the end of\n"
+"                                             the export) into LOCALFILE or stdout\n"
+"  bench HOST[:PORT]/EXPORT [--op read|write] [--size BYTES] [--depth N] [--time SECONDS]\n"
+"                                             async one-sided READs or WRITEs kept at\n"
+"                                             depth N over the whole export\n"
+"\n"
+"options:\n"
+"  -q, --quiet          no summary, no progress bar\n"
+"  -j, --json           ls, stat and bench print JSON (bench: one object)\n"
+"  -t, --timeout MS     connect and control replies (default 10000)\n"
+"      --op read|write  bench: the operation (default read)\n"
+"      --size BYTES     bench: bytes per operation (default 64K)\n"
+"      --depth N        bench: operations in flight (default 16)\n"
+"      --time SECONDS   bench: how long (default 10)\n"
+"  -h, --help           this help\n"
+"  -V, --version        the version\n"
+"\n"
+"PORT defaults to %d. BYTES, OFFSET and LENGTH take K, M, G, T suffixes (powers\n"
+"of 1024). MB/s figures are 10^6 bytes per second.\n"
+"\n"
+"exit status:\n"
+"  0  success\n"
+"  1  bad usage (options, targets, local arguments)\n"
+"  2  cannot connect, connection refused or lost\n"
+"  3  the daemon refused the request: no such export, out of range, zero\n"
+"     length, no access\n"
+"  4  I/O error: local file, remote access error, failed transfer\n"
+"  5  the grant was revoked by the daemon during the transfer\n",
+		SEALMR_DEFAULT_PORT);
+}
+
+enum { OPT_OP = 256, OPT_SIZE, OPT_DEPTH, OPT_TIME };
+
+static int parse_opts(int argc, char **argv, struct cli_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "op", required_argument, NULL, OPT_OP },
+		{ "size", required_argument, NULL, OPT_SIZE },
+		{ "depth", required_argument, NULL, OPT_DEPTH },
+		{ "time", required_argument, NULL, OPT_TIME },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t v;
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "qjt:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 't':
+			if (cli_parse_size(optarg, &v) || v == 0 || v > 3600000)
+				return cli_fail_msg("--timeout", CLI_USAGE, "'%s' is not a number of "
+						    "milliseconds", optarg);
+			o->timeout_ms = (int)v;
+			break;
+		case OPT_OP:
+			o->op = optarg;
+			break;
+		case OPT_SIZE:
+			if (cli_parse_size(optarg, &o->size))
+				return cli_fail_msg("--size", CLI_USAGE, "'%s' is not a size", optarg);
+			break;
+		case OPT_DEPTH:
+			if (cli_parse_size(optarg, &v) || v == 0 || v > 4096)
+				return cli_fail_msg("--depth", CLI_USAGE, "'%s' is not 1 to 4096", optarg);
+			o->depth = (unsigned)v;
+			break;
+		case OPT_TIME:
+			o->seconds = strtod(optarg, &end);
+			if (*end || o->seconds <= 0)
+				return cli_fail_msg("--time", CLI_USAGE, "'%s' is not a number of "
+						    "seconds", optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("sealmr %s (protocol for sealmrd)\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(const struct cli_opts *, int, char **);
+	} cmds[] = {
+		{ "ls", cli_ls }, { "stat", cli_stat }, { "put", cli_put },
+		{ "get", cli_get }, { "bench", cli_bench },
+	};
+	struct cli_opts o = {
+		.op = "read",
+		.size = 64 << 10,
+		.depth = 16,
+		.seconds = 10,
+	};
+	int rc = parse_opts(argc, argv, &o);
+
+	if (rc)
+		return rc;
+	if (optind >= argc) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[optind], cmds[i].name))
+			return cmds[i].fn(&o, argc - optind - 1, argv + optind + 1);
+	fprintf(stderr, "%s: unknown command '%s' (sealmr --help lists them)\n", cli_prog,
+		argv[optind]);
+	return CLI_USAGE;
+}

@@ -1,0 +1,4 @@
+# Tools the integration tests drive (built by make check, never installed).
+check_PROGRAMS += tests/tools/daxprobe
+tests_tools_daxprobe_SOURCES = tests/tools/daxprobe.c
+tests_tools_daxprobe_LDADD = $(IBVERBS_LIBS) $(RDMACM_LIBS)
