@@ -1,3 +1,21 @@
 noinst_LTLIBRARIES += proto/libproto.la
 proto_libproto_la_SOURCES = proto/proto.c proto/proto.h
 EXTRA_DIST += proto/PROTOCOL.md
+
+if HAVE_CMOCKA
+PROTO_UNIT_TESTS = tests/unit/proto/proto-encode tests/unit/proto/proto-decode \
+	tests/unit/proto/proto-conn-priv
+check_PROGRAMS += $(PROTO_UNIT_TESTS)
+TESTS += $(PROTO_UNIT_TESTS)
+PROTO_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+PROTO_UNIT_LDADD = proto/libproto.la $(CMOCKA_LIBS)
+tests_unit_proto_proto_encode_SOURCES = tests/unit/proto/proto-encode.c tests/unit/proto/proto-test.h
+tests_unit_proto_proto_encode_CFLAGS = $(PROTO_UNIT_CFLAGS)
+tests_unit_proto_proto_encode_LDADD = $(PROTO_UNIT_LDADD)
+tests_unit_proto_proto_decode_SOURCES = tests/unit/proto/proto-decode.c tests/unit/proto/proto-test.h
+tests_unit_proto_proto_decode_CFLAGS = $(PROTO_UNIT_CFLAGS)
+tests_unit_proto_proto_decode_LDADD = $(PROTO_UNIT_LDADD)
+tests_unit_proto_proto_conn_priv_SOURCES = tests/unit/proto/proto-conn-priv.c
+tests_unit_proto_proto_conn_priv_CFLAGS = $(PROTO_UNIT_CFLAGS)
+tests_unit_proto_proto_conn_priv_LDADD = $(PROTO_UNIT_LDADD)
+endif

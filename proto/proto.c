@@ -39,7 +39,9 @@ struct proto_cur {
 
 static void put8n(struct proto_cur *c, const void *src, size_t n)
 {
-	if (c->bad || c->len - c->off < n) {
+	if (c->bad)
+		return;
+	if (c->len - c->off < n) {
 		c->bad = 1;
 		return;
 	}
@@ -61,6 +63,8 @@ static void put_str(struct proto_cur *c, const char *s, size_t field)
 	size_t n = strnlen(s, field);
 
 	/* A string must leave room for its NUL. */
+	if (c->bad)
+		return;
 	if (n == field) {
 		c->bad = 2;
 		return;
@@ -74,7 +78,9 @@ static uint64_t get_le(struct proto_cur *c, unsigned bytes)
 {
 	uint64_t v = 0;
 
-	if (c->bad || c->len - c->off < bytes) {
+	if (c->bad)
+		return 0;
+	if (c->len - c->off < bytes) {
 		c->bad = 1;
 		return 0;
 	}
@@ -86,7 +92,9 @@ static uint64_t get_le(struct proto_cur *c, unsigned bytes)
 
 static void get_str(struct proto_cur *c, char *dst, size_t field)
 {
-	if (c->bad || c->len - c->off < field) {
+	if (c->bad)
+		return;
+	if (c->len - c->off < field) {
 		c->bad = 1;
 		return;
 	}

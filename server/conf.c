@@ -19,6 +19,8 @@ struct conf_parse {
 	struct conf *cfg;
 	FILE *fp;
 	int line;
+	char section[128]; /* the one the last key was in */
+	int header_line;   /* of the last [section] line read, 0 once seen */
 	char *err;
 	size_t errlen;
 	int rc;
@@ -27,11 +29,13 @@ struct conf_parse {
 static char *conf_reader(char *str, int num, void *stream)
 {
 	struct conf_parse *p = stream;
-	char *s = fgets(str, num, p->fp);
-
-	if (s)
-		p->line++;
-	return s;
+	if (!fgets(str, num, p->fp))
+		return NULL;
+	p->line++;
+	/* inih merges repeated sections; a header line shows each one. */
+	if (str[strspn(str, " \t")] == '[')
+		p->header_line = p->line;
+	return str;
 }
 
 static int conf_fail(struct conf_parse *p, int rc, const char *fmt, ...)
@@ -42,6 +46,9 @@ static int conf_fail(struct conf_parse *p, int rc, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
+	/* inih goes on after an error: the first one is the one to report. */
+	if (p->rc)
+		return 0;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
@@ -303,19 +310,31 @@ static int conf_handler(void *user, const char *section, const char *name, const
 {
 	struct conf_parse *p = user;
 	struct conf *cfg = p->cfg;
-	struct conf_export *cur = cfg->nexports ? &cfg->exports[cfg->nexports - 1] : NULL;
+	struct conf_export *cur;
 
-	/* inih calls with name == NULL at each new section. */
-	if (!name) {
+	if (p->rc)
+		return 0;
+	/* Debian's inih does not announce new sections: notice them here. */
+	if (p->header_line || strcmp(section, p->section)) {
+		int key_line = p->line;
+
+		snprintf(p->section, sizeof(p->section), "%s", section);
+		p->line = p->header_line ? p->header_line : p->line;
+		p->header_line = 0;
+		cur = cfg->nexports ? &cfg->exports[cfg->nexports - 1] : NULL;
 		if (!conf_check_export(p, cur))
 			return 0;
-		if (!strcmp(section, "sealmrd"))
-			return 1;
-		if (!strncmp(section, CONF_EXPORT_PREFIX, strlen(CONF_EXPORT_PREFIX)))
-			return conf_add_export(p, section + strlen(CONF_EXPORT_PREFIX)) != NULL;
-		return conf_fail(p, -EINVAL,
-				   "unknown section [%s]: want [sealmrd] or [export NAME]", section);
+		if (!strncmp(section, CONF_EXPORT_PREFIX, strlen(CONF_EXPORT_PREFIX))) {
+			if (!conf_add_export(p, section + strlen(CONF_EXPORT_PREFIX)))
+				return 0;
+		} else if (strcmp(section, "sealmrd")) {
+			return conf_fail(p, -EINVAL,
+					 "unknown section [%s]: want [sealmrd] or [export NAME]",
+					 section);
+		}
+		p->line = key_line;
 	}
+	cur = cfg->nexports ? &cfg->exports[cfg->nexports - 1] : NULL;
 	if (!strcmp(section, "sealmrd"))
 		return conf_daemon_key(p, name, value);
 	if (cur && !strncmp(section, CONF_EXPORT_PREFIX, strlen(CONF_EXPORT_PREFIX)))

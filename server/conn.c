@@ -17,6 +17,7 @@
 
 #define CONN_CQ_DEPTH (CONN_RECVS + CONN_SENDS)
 #define CONN_ACK_BATCH 16
+#define CONN_GRANT_ALIGN 4096u
 
 static char *conn_slot(struct conn *c, unsigned idx)
 {
@@ -177,6 +178,13 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 
 	if (!exp || conn_check_range(c, id, o->export, exp->cfg.size, o->offset, o->length))
 		return;
+	/* rxe's ODP copy puts a mid-page packet at its page's start: with
+	 * grants starting on a page, that page is still the grant's own. */
+	if (o->offset % CONN_GRANT_ALIGN) {
+		conn_error(c, id, EINVAL, "%s: a grant must start on a %u-byte boundary (asked %llu)",
+			   exp->cfg.name, CONN_GRANT_ALIGN, (unsigned long long)o->offset);
+		return;
+	}
 	if ((o->access & PROTO_ACCESS_WRITE) && !exp->cfg.writable) {
 		conn_error(c, id, EACCES, "export '%s' is read-only", exp->cfg.name);
 		return;

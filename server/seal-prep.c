@@ -285,6 +285,42 @@ static int seal_precheck(struct seal_file *f, const struct seal_params *p, bool 
 	return 0;
 }
 
+/*
+ * Without FIEMAP (tmpfs): SEEK_HOLE finds what is not backed yet, and on
+ * shmem that includes fallocated pages never written. Zeros written there
+ * keep the data and leave no fault that allocates.
+ */
+static int seal_zero_holes(int fd, uint64_t off, uint64_t len, uint64_t *zeroed)
+{
+	static const char zeros[64 * 1024];
+	uint64_t end = off + len;
+	off_t hole, data;
+
+	while (off < end) {
+		hole = lseek(fd, (off_t)off, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		if ((uint64_t)hole >= end)
+			break;
+		data = lseek(fd, hole, SEEK_DATA);
+		if (data < 0 && errno != ENXIO)
+			return -errno;
+		if (data < 0 || (uint64_t)data > end)
+			data = (off_t)end;
+		for (off_t o = hole; o < data;) {
+			size_t n = (size_t)(data - o) < sizeof(zeros) ? (size_t)(data - o) : sizeof(zeros);
+			ssize_t w = pwrite(fd, zeros, n, o);
+
+			if (w < 0)
+				return -errno;
+			o += w;
+			*zeroed += (uint64_t)w;
+		}
+		off = (uint64_t)data;
+	}
+	return 0;
+}
+
 /* After the preparation: the range must be clean now. */
 static int seal_prove(struct seal_file *f, const struct seal_params *p, char *err, size_t errlen)
 {
@@ -337,7 +373,9 @@ static int seal_fill(struct seal_file *f, const struct seal_params *p, char *err
 	if (fsync(f->fd) < 0)
 		return SEAL_FAIL(-errno, err, errlen, "%s: fsync: %s", f->path, strerror(errno));
 	rc = fiemap_zero_fill(f->fd, p->offset, p->length, &zeroed);
-	if (rc < 0 && !(rc == -EOPNOTSUPP && p->mode == SEAL_MODE_PAGECACHE))
+	if (rc == -EOPNOTSUPP && p->mode == SEAL_MODE_PAGECACHE)
+		rc = seal_zero_holes(f->fd, p->offset, p->length, &zeroed);
+	if (rc < 0)
 		return SEAL_FAIL(rc, err, errlen,
 				 "%s: writing zeros over holes and unwritten extents of %llu+%llu: %s",
 				 f->path, (unsigned long long)p->offset, (unsigned long long)p->length,

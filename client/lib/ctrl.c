@@ -178,6 +178,8 @@ void ctrl_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc)
 		return;
 	}
 	c->send_free[c->nsend_free++] = WRID_INDEX(wc->wr_id);
+	LOG_DEBUG("sealmr %s: request sent (slot %u): %s", c->where, WRID_INDEX(wc->wr_id),
+		  ibv_wc_status_str(wc->status));
 	if (wc->status != IBV_WC_SUCCESS && wc->status != IBV_WC_WR_FLUSH_ERR) {
 		char why[128];
 
@@ -242,6 +244,8 @@ static int ctrl_send(struct sealmr_conn *c, struct proto_msg *req, const char *w
 	}
 	c->sq_used++;
 	c->ctrl_inflight++;
+	LOG_DEBUG("sealmr %s: %s %u posted (%zd bytes)", c->where, proto_type_name(req->hdr.type),
+		  req->hdr.req_id, len);
 	return 0;
 }
 
