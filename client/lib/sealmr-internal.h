@@ -40,6 +40,7 @@
 #define XFER_CHUNK_SIZE (XFER_STAGING_SIZE / XFER_CHUNKS)
 #define XFER_MAX_LEN (1u << 30)      /* longest single async operation */
 #define XFER_QUIRK_PAGE_MAX 4096
+#define XFER_DIRECT_MIN SIZE_MAX     /* never by default: see xfer_sync_range */
 
 /* The control registration: receive slots, send slots, the atomic result. */
 #define CTRL_SEND_OFF ((size_t)CONN_RECVS * PROTO_MSG_MAX)
@@ -178,6 +179,7 @@ struct sealmr_conn {
 	struct ibv_mr *staging_mr;
 	struct xfer_chunk chunks[XFER_CHUNKS];
 	uint64_t sync_grant_id;
+	size_t direct_min; /* from this length on, register the user's buffer */
 
 	/* Async transfers: depth slots; finished ones are queued in a ring. */
 	struct xfer_slot *slots;

@@ -22,8 +22,12 @@
 
 int xfer_setup(struct sealmr_conn *c)
 {
+	const char *env = getenv("SEALMR_DIRECT_MIN");
 	unsigned depth = c->opts.depth;
 
+	c->direct_min = env ? strtoull(env, NULL, 0) : XFER_DIRECT_MIN;
+	if (c->direct_min == 0)
+		c->direct_min = SIZE_MAX;
 	c->slots = calloc(depth, sizeof(*c->slots));
 	c->slot_free = calloc(depth, sizeof(*c->slot_free));
 	c->ring = calloc(depth, sizeof(*c->ring));
@@ -167,6 +171,7 @@ struct xfer_run {
 	char *user;
 	size_t len;
 	bool write;
+	struct ibv_mr *mr; /* the user's buffer registered for this call, or NULL */
 	size_t posted;
 	unsigned next, reap, inflight;
 	int err;
@@ -177,7 +182,8 @@ static void xfer_sync_post(struct sealmr_conn *c, struct xfer_run *r)
 	while (!r->err && r->posted < r->len && r->inflight < XFER_CHUNKS &&
 	       c->sq_used < c->sq_size) {
 		struct xfer_chunk *ch = &c->chunks[r->next];
-		char *stage = c->staging + (size_t)r->next * XFER_CHUNK_SIZE;
+		char *local = r->mr ? r->user + r->posted
+				    : c->staging + (size_t)r->next * XFER_CHUNK_SIZE;
 		uint32_t n = r->len - r->posted < XFER_CHUNK_SIZE ? (uint32_t)(r->len - r->posted)
 								  : XFER_CHUNK_SIZE;
 
@@ -185,13 +191,14 @@ static void xfer_sync_post(struct sealmr_conn *c, struct xfer_run *r)
 			r->err = -ENOTCONN;
 			return;
 		}
-		if (r->write)
-			memcpy(stage, r->user + r->posted, n);
+		if (r->write && !r->mr)
+			memcpy(local, r->user + r->posted, n);
 		ch->user = r->user + r->posted;
 		ch->len = n;
 		ch->status = 0;
 		r->err = xfer_post(c, r->write ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ,
-				   WRID(WRID_SYNC, r->next), stage, c->staging_mr->lkey, n,
+				   WRID(WRID_SYNC, r->next), local,
+				   r->mr ? r->mr->lkey : c->staging_mr->lkey, n,
 				   r->g->g.addr + r->off + r->posted, r->g->g.rkey);
 		if (r->err)
 			return;
@@ -210,7 +217,7 @@ static void xfer_sync_reap(struct sealmr_conn *c, struct xfer_run *r)
 
 		if (ch->status && !r->err)
 			r->err = ch->status;
-		else if (!ch->status && !r->write && !r->err)
+		else if (!ch->status && !r->write && !r->err && !r->mr)
 			memcpy(ch->user, c->staging + (size_t)r->reap * XFER_CHUNK_SIZE, ch->len);
 		r->inflight--;
 		r->reap = (r->reap + 1) % XFER_CHUNKS;
@@ -222,6 +229,14 @@ static int xfer_sync_range(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 {
 	struct xfer_run r = { .g = g, .off = off, .user = user, .len = len, .write = write };
 
+	/* Large transfers may skip the staging copy: the user's buffer is
+	 * registered for the call (if that fails, staging it is). Measured in
+	 * the test VM, 64 MiB in 16 MiB calls, 3 rounds each: staging wrote
+	 * 86 MB/s and read 80, direct 93 and 77, within the noise; staging is
+	 * the default (no pinning of the caller's memory), SEALMR_DIRECT_MIN
+	 * sets the length from which the user's buffer is registered. */
+	if (len >= c->direct_min)
+		r.mr = ibv_reg_mr(c->pd, user, len, write ? 0 : IBV_ACCESS_LOCAL_WRITE);
 	c->sync_grant_id = g->g.grant_id;
 	for (;;) {
 		int rc;
@@ -234,6 +249,8 @@ static int xfer_sync_range(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 		if (rc < 0 && !r.err)
 			r.err = rc;
 	}
+	if (r.mr)
+		ibv_dereg_mr(r.mr);
 	/* Flushed chunks only say the connection broke: say why. */
 	return r.err == -ENOTCONN ? conn_not_connected(c) : r.err;
 }
@@ -277,8 +294,13 @@ static int xfer_sync_head(struct sealmr_conn *c, struct sealmr_grant *g, uint64_
 static int xfer_sync(struct sealmr_grant *g, uint64_t off, char *user, size_t len, bool write)
 {
 	struct sealmr_conn *c = g->conn;
-	int rc = grant_check(g, off, len, write);
+	int rc;
 
+	/* A revoke already waiting makes this fail fast, before an RDMA
+	 * operation meets the dead rkey and takes the QP down with it. */
+	if (c->state == CONN_ESTABLISHED)
+		conn_progress(c, 0);
+	rc = grant_check(g, off, len, write);
 	if (rc || len == 0)
 		goto out;
 	rc = xfer_staging(c);

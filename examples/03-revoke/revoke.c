@@ -21,6 +21,7 @@ static void on_revoke(struct sealmr_grant *grant, unsigned reason, const char *t
 {
 	struct sealmr_grant_info info;
 
+	(void)arg;
 	sealmr_grant_get_info(grant, &info);
 	printf("grant %llu revoked (reason %u): %s\n", (unsigned long long)info.id, reason, text);
 	revoked = 1;

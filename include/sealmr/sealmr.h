@@ -98,9 +98,12 @@ struct sealmr_completion {
 	size_t bytes;
 };
 
+/* port 0: SEALMR_DEFAULT_PORT; opts NULL: the defaults. *out untouched on failure. */
 int sealmr_connect(const char *host, uint16_t port, const struct sealmr_conn_opts *opts,
 		   struct sealmr_conn **out);
+/* Also frees the connection's grants and buffers still open. NULL is fine. */
 void sealmr_disconnect(struct sealmr_conn **conn);
+/* conn NULL: the message of this thread's last failed sealmr_connect. */
 const char *sealmr_errmsg(const struct sealmr_conn *conn);
 
 /* *out is malloc'ed: free() it. */
@@ -116,7 +119,8 @@ void sealmr_grant_get_info(const struct sealmr_grant *grant, struct sealmr_grant
 /* Blocking transfers; off is relative to the grant. */
 int sealmr_read(struct sealmr_grant *grant, uint64_t off, void *dst, size_t len);
 int sealmr_write(struct sealmr_grant *grant, uint64_t off, const void *src, size_t len);
-/* After it returns 0, off .. off+len is durable on the file. */
+/* After it returns 0, off .. off+len is durable on the file (len 0: nothing
+ * to do). Waits for every write of the connection still in flight first. */
 int sealmr_flush(struct sealmr_grant *grant, uint64_t off, uint64_t len);
 
 /* Registered local memory for the asynchronous transfers. */
@@ -129,7 +133,9 @@ int sealmr_write_async(struct sealmr_grant *grant, uint64_t off, struct sealmr_b
 		       size_t buf_off, size_t len, uint64_t user_ctx);
 /* Readable when completions or control messages (revokes) may be waiting. */
 int sealmr_fd(const struct sealmr_conn *conn);
-/* Returns up to max completions, 0 if none yet (never blocks). */
+/* Returns up to max completions, 0 if none yet (never blocks); -ENOTCONN
+ * once the connection is down and nothing is left to reap. -EAGAIN from the
+ * *_async calls: depth operations are outstanding, reap some first. */
 int sealmr_poll(struct sealmr_conn *conn, struct sealmr_completion *out, int max);
 /* Like sealmr_poll, but waits up to timeout_ms (-1: forever) for one. */
 int sealmr_wait(struct sealmr_conn *conn, struct sealmr_completion *out, int max,

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rawclient: a sealmr client below libsealmr, for the tests that must do
+ * what the library never would.
+ *
+ *   rawclient ADDR PORT hold EXPORT LEN   open a read/write grant, print
+ *                                         "grant ADDR RKEY", hold it until
+ *                                         stdin closes
+ *   rawclient ADDR PORT read RADDR RKEY N  RDMA READ N bytes at RADDR/RKEY
+ *                                         on this connection's QP, print
+ *                                         "ok" or the completion status
+ *   rawclient ADDR PORT garbage COUNT SEED send COUNT malformed messages,
+ *                                         print how many ERROR replies came
+ *                                         back before the daemon hung up
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <rdma/rdma_cma.h>
+#include <rdma/rdma_verbs.h>
+
+#include "proto.h"
+
+#define RAW_RECVS 8
+
+struct raw {
+	struct rdma_cm_id *id;
+	char *bufs; /* RAW_RECVS receive slots, then one send slot */
+	struct ibv_mr *mr;
+	uint32_t req_id;
+};
+
+static int raw_connect(struct raw *r, const char *addr, const char *port)
+{
+	struct rdma_addrinfo hints = { .ai_port_space = RDMA_PS_TCP }, *res;
+	struct ibv_qp_init_attr qa = { .cap = { .max_send_wr = 8, .max_recv_wr = RAW_RECVS,
+						.max_send_sge = 1, .max_recv_sge = 1 },
+				       .sq_sig_all = 1 };
+	struct proto_conn_priv priv = { .version = PROTO_VERSION, .credits = RAW_RECVS,
+					.max_msg = PROTO_MSG_MAX };
+	uint8_t pd[PROTO_CONN_PRIV_SIZE];
+	struct rdma_conn_param param = { .private_data = pd, .private_data_len = sizeof(pd),
+					 .responder_resources = 4, .initiator_depth = 4,
+					 .retry_count = 7, .rnr_retry_count = 7 };
+
+	proto_conn_priv_encode(&priv, pd);
+	if (rdma_getaddrinfo(addr, port, &hints, &res) || rdma_create_ep(&r->id, res, NULL, &qa)) {
+		perror("rawclient: rdma_create_ep");
+		return -1;
+	}
+	r->bufs = calloc(RAW_RECVS + 1, PROTO_MSG_MAX);
+	r->mr = rdma_reg_msgs(r->id, r->bufs, (RAW_RECVS + 1) * PROTO_MSG_MAX);
+	for (int i = 0; r->mr && i < RAW_RECVS; i++)
+		rdma_post_recv(r->id, (void *)(uintptr_t)i, r->bufs + i * PROTO_MSG_MAX,
+			       PROTO_MSG_MAX, r->mr);
+	if (!r->mr || rdma_connect(r->id, &param)) {
+		perror("rawclient: rdma_connect");
+		return -1;
+	}
+	return 0;
+}
+
+static int raw_send_bytes(struct raw *r, const void *msg, size_t len)
+{
+	char *slot = r->bufs + RAW_RECVS * PROTO_MSG_MAX;
+	struct ibv_wc wc;
+
+	memcpy(slot, msg, len);
+	if (rdma_post_send(r->id, NULL, slot, len, r->mr, 0) || rdma_get_send_comp(r->id, &wc) <= 0)
+		return -1;
+	return wc.status == IBV_WC_SUCCESS ? 0 : -1;
+}
+
+/* The next message from the daemon; -1 when the connection is gone. */
+static int raw_recv(struct raw *r, struct proto_msg *m)
+{
+	struct ibv_wc wc;
+	int slot, rc;
+
+	if (rdma_get_recv_comp(r->id, &wc) <= 0 || wc.status != IBV_WC_SUCCESS)
+		return -1;
+	slot = (int)wc.wr_id;
+	rc = proto_decode(r->bufs + slot * PROTO_MSG_MAX, wc.byte_len, m);
+	rdma_post_recv(r->id, (void *)(uintptr_t)slot, r->bufs + slot * PROTO_MSG_MAX,
+		       PROTO_MSG_MAX, r->mr);
+	return rc;
+}
+
+static int cmd_hold(struct raw *r, const char *export, uint64_t len)
+{
+	struct proto_msg m = { .hdr = { .type = PROTO_OPEN_REQ, .req_id = ++r->req_id } };
+	uint8_t buf[PROTO_MSG_MAX];
+	ssize_t n;
+	char line[16];
+
+	snprintf(m.u.open_req.export, sizeof(m.u.open_req.export), "%s", export);
+	m.u.open_req.length = len;
+	m.u.open_req.access = PROTO_ACCESS_READ | PROTO_ACCESS_WRITE;
+	n = proto_encode(&m, buf, sizeof(buf));
+	if (n < 0 || raw_send_bytes(r, buf, (size_t)n) || raw_recv(r, &m))
+		return 1;
+	if (m.hdr.type != PROTO_GRANT) {
+		printf("error %d %s\n", m.u.error.err, m.u.error.text);
+		return 1;
+	}
+	printf("grant 0x%" PRIx64 " 0x%x\n", m.u.grant.addr, m.u.grant.rkey);
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin))
+		;
+	return 0;
+}
+
+static int cmd_read(struct raw *r, uint64_t raddr, uint32_t rkey, size_t len)
+{
+	char *dst = malloc(len);
+	struct ibv_mr *mr = ibv_reg_mr(r->id->pd, dst, len, IBV_ACCESS_LOCAL_WRITE);
+	struct ibv_wc wc;
+
+	if (!mr || rdma_post_read(r->id, NULL, dst, len, mr, 0, raddr, rkey) ||
+	    rdma_get_send_comp(r->id, &wc) <= 0) {
+		printf("post failed\n");
+		return 1;
+	}
+	printf("%s\n", wc.status == IBV_WC_SUCCESS ? "ok" : ibv_wc_status_str(wc.status));
+	return wc.status == IBV_WC_SUCCESS ? 0 : 3;
+}
+
+static volatile int garbage_errors;
+
+/* A dropped connection shows no completion until our side disconnects too:
+ * silence for a while means the daemon hung up. */
+static void garbage_timeout(int sig)
+{
+	char line[16];
+	int n = snprintf(line, sizeof(line), "%d\n", garbage_errors);
+
+	(void)sig;
+	if (write(1, line, (size_t)n) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+static int cmd_garbage(struct raw *r, int count, unsigned seed)
+{
+	uint8_t buf[PROTO_MSG_MAX];
+	struct proto_msg m;
+	int errors = 0;
+
+	signal(SIGALRM, garbage_timeout);
+	for (int i = 0; i < count; i++) {
+		size_t len = (size_t)(rand_r(&seed) % 200) + 1;
+
+		for (size_t j = 0; j < len; j++)
+			buf[j] = (uint8_t)rand_r(&seed);
+		if (len >= PROTO_HDR_SIZE && (i & 1)) { /* a header that parses */
+			memcpy(buf, "SLMR\1\0", 6);
+			buf[8] = (uint8_t)len;
+			buf[9] = buf[10] = buf[11] = 0;
+		}
+		alarm(5);
+		if (raw_send_bytes(r, buf, len))
+			break;
+		if (raw_recv(r, &m) != 0 && m.hdr.type != PROTO_ERROR)
+			break;
+		garbage_errors = ++errors;
+	}
+	printf("%d\n", errors);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct raw r = { 0 };
+
+	if (argc < 4 || raw_connect(&r, argv[1], argv[2])) {
+		fprintf(stderr, "usage: rawclient ADDR PORT hold EXPORT LEN | read RADDR RKEY N | "
+				"garbage COUNT SEED\n");
+		return 2;
+	}
+	if (!strcmp(argv[3], "hold") && argc == 6)
+		return cmd_hold(&r, argv[4], strtoull(argv[5], NULL, 0));
+	if (!strcmp(argv[3], "read") && argc == 7)
+		return cmd_read(&r, strtoull(argv[4], NULL, 0), (uint32_t)strtoul(argv[5], NULL, 0),
+				strtoul(argv[6], NULL, 0));
+	if (!strcmp(argv[3], "garbage") && argc == 6)
+		return cmd_garbage(&r, atoi(argv[4]), (unsigned)atoi(argv[5]));
+	return 2;
+}
