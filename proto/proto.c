@@ -1,377 +1,646 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The only code that reads or writes wire bytes. Little-endian, fixed
- * fields, every length checked before a byte is read.
+ * proto: the only code that reads or writes wire bytes. Every field goes
+ * through the little-endian helpers below, in the order of PROTOCOL.md's
+ * tables. A message's size follows from its header (and, for LIST_RESP, its
+ * count) and is checked before a byte of its body is read; the cursors
+ * check every access again, so a mistake here costs an error, not memory.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "proto.h"
 
-#define PROTO_EXPORT_INFO_SIZE (PROTO_NAME_MAX + 8 + 4 + 4)
+/* Body sizes on the wire: the sums of PROTOCOL.md's tables. */
+#define PROTO_LIST_REQ_WIRE 4
+#define PROTO_LIST_RESP_WIRE 8 /* then count entries */
+#define PROTO_EXPORT_INFO_WIRE (PROTO_NAME_MAX + 8 + 4 + 4)
+#define PROTO_OPEN_REQ_WIRE (PROTO_NAME_MAX + 8 + 8 + 4)
+#define PROTO_GRANT_WIRE (4 * 8 + 4 * 4)
+#define PROTO_CLOSE_WIRE 8
+#define PROTO_COMMIT_WIRE (3 * 8)
+#define PROTO_STAT_REQ_WIRE PROTO_NAME_MAX
+#define PROTO_STAT_RESP_WIRE (PROTO_NAME_MAX + PROTO_PATH_MAX + 8 + 6 * 4 + 8)
+#define PROTO_REVOKE_WIRE (8 + 4 + PROTO_TEXT_MAX)
+#define PROTO_ERROR_WIRE (4 + PROTO_TEXT_MAX)
+#define PROTO_LIST_RESP_MAX_WIRE (PROTO_LIST_RESP_WIRE + PROTO_LIST_MAX * PROTO_EXPORT_INFO_WIRE)
 
-/* Body sizes on the wire; LIST_RESP adds PROTO_EXPORT_INFO_SIZE per entry. */
-#define PROTO_LIST_REQ_SIZE 4
-#define PROTO_LIST_RESP_SIZE 8
-#define PROTO_OPEN_REQ_SIZE (PROTO_NAME_MAX + 8 + 8 + 4)
-#define PROTO_GRANT_SIZE (8 * 4 + 4 * 4)
-#define PROTO_CLOSE_SIZE 8
-#define PROTO_COMMIT_SIZE 24
-#define PROTO_STAT_REQ_SIZE PROTO_NAME_MAX
-#define PROTO_STAT_RESP_SIZE (PROTO_NAME_MAX + PROTO_PATH_MAX + 8 + 6 * 4 + 8)
-#define PROTO_REVOKE_SIZE (8 + 4 + PROTO_TEXT_MAX)
-#define PROTO_ERROR_SIZE (4 + PROTO_TEXT_MAX)
+/* Linux errno values are 1..4095 (MAX_ERRNO); anything else is not one. */
+#define PROTO_ERRNO_MAX 4095
 
-_Static_assert(PROTO_HDR_SIZE + PROTO_LIST_RESP_SIZE + PROTO_LIST_MAX * PROTO_EXPORT_INFO_SIZE <=
-		       PROTO_MSG_MAX, "LIST_RESP must fit a receive buffer");
-_Static_assert(PROTO_HDR_SIZE + PROTO_STAT_RESP_SIZE <= PROTO_MSG_MAX, "STAT_RESP too large");
-_Static_assert(PROTO_CONN_PRIV_SIZE <= 56, "rdma_connect private data on RoCE is 56 bytes");
+/*
+ * The numbers PROTOCOL.md gives for version 1. A constant of proto.h that
+ * moves under them changes the wire: fix the spec and bump the version.
+ */
+_Static_assert(PROTO_VERSION == 1, "the tables below are version 1's");
+_Static_assert(PROTO_MAGIC == 0x524d4c53u, "magic: the bytes SLMR");
+_Static_assert(PROTO_MSG_MAX == 4096, "receive buffers: 4096 bytes");
+_Static_assert(PROTO_HDR_SIZE == 16, "header: 16 bytes");
+_Static_assert(PROTO_CONN_PRIV_SIZE == 16, "private data: 16 bytes");
+_Static_assert(PROTO_EXPORT_INFO_WIRE == 80, "LIST_RESP entry: 80 bytes");
+_Static_assert(PROTO_OPEN_REQ_WIRE == 84, "OPEN_REQ body: 84 bytes");
+_Static_assert(PROTO_GRANT_WIRE == 48, "GRANT body: 48 bytes");
+_Static_assert(PROTO_STAT_REQ_WIRE == 64, "STAT_REQ body: 64 bytes");
+_Static_assert(PROTO_STAT_RESP_WIRE == 360, "STAT_RESP body: 360 bytes");
+_Static_assert(PROTO_REVOKE_WIRE == 268, "REVOKE body: 268 bytes");
+_Static_assert(PROTO_ERROR_WIRE == 260, "ERROR body: 260 bytes");
+_Static_assert(PROTO_LIST_MAX == 32, "LIST_RESP: at most 32 entries");
+/* rdma_connect carries at most 56 bytes on RoCE; the largest messages fit a RECV. */
+_Static_assert(PROTO_CONN_PRIV_SIZE <= 56, "private data too large");
+_Static_assert(PROTO_HDR_SIZE + PROTO_LIST_RESP_MAX_WIRE <= PROTO_MSG_MAX, "LIST_RESP too large");
+_Static_assert(PROTO_HDR_SIZE + PROTO_STAT_RESP_WIRE <= PROTO_MSG_MAX, "STAT_RESP too large");
+_Static_assert(PROTO_MSG_MAX <= UINT16_MAX, "type sizes are kept in 16 bits");
 
-/* A cursor over a buffer: every get/put checks the bound first. */
-struct proto_cur {
+static void proto_put_le16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static void proto_put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static void proto_put_le64(unsigned char *p, uint64_t v)
+{
+	proto_put_le32(p, (uint32_t)v);
+	proto_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static uint16_t proto_get_le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static uint32_t proto_get_le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t proto_get_le64(const unsigned char *p)
+{
+	return proto_get_le32(p) | (uint64_t)proto_get_le32(p + 4) << 32;
+}
+
+/* Write cursor. Once it overruns, every later put is a no-op. */
+struct proto_wr {
 	unsigned char *p;
-	size_t len;
+	size_t size;
 	size_t off;
-	int bad;
+	bool overrun;
 };
 
-static void put8n(struct proto_cur *c, const void *src, size_t n)
+static unsigned char *proto_wr_take(struct proto_wr *w, size_t n)
 {
-	if (c->bad)
-		return;
-	if (c->len - c->off < n) {
-		c->bad = 1;
-		return;
+	unsigned char *at;
+
+	if (w->overrun || w->size - w->off < n) {
+		w->overrun = true;
+		return NULL;
 	}
-	memcpy(c->p + c->off, src, n);
-	c->off += n;
+	at = w->p + w->off;
+	w->off += n;
+	return at;
 }
 
-static void put_le(struct proto_cur *c, uint64_t v, unsigned bytes)
+static void proto_wr_u32(struct proto_wr *w, uint32_t v)
 {
-	unsigned char b[8];
+	unsigned char *at = proto_wr_take(w, 4);
 
-	for (unsigned i = 0; i < bytes; i++)
-		b[i] = (unsigned char)(v >> (8 * i));
-	put8n(c, b, bytes);
+	if (at)
+		proto_put_le32(at, v);
 }
 
-static void put_str(struct proto_cur *c, const char *s, size_t field)
+static void proto_wr_u64(struct proto_wr *w, uint64_t v)
 {
-	size_t n = strnlen(s, field);
+	unsigned char *at = proto_wr_take(w, 8);
 
-	/* A string must leave room for its NUL. */
-	if (c->bad)
-		return;
-	if (n == field) {
-		c->bad = 2;
-		return;
-	}
-	put8n(c, s, n);
-	for (; n < field; n++)
-		put_le(c, 0, 1);
+	if (at)
+		proto_put_le64(at, v);
 }
 
-static uint64_t get_le(struct proto_cur *c, unsigned bytes)
+/*
+ * The padding is zeroed whatever follows the NUL in memory: one message has
+ * one encoding, and no stale bytes of the sender's leave with it.
+ */
+static void proto_wr_str(struct proto_wr *w, const char *s, size_t field)
 {
-	uint64_t v = 0;
+	unsigned char *at = proto_wr_take(w, field);
+	size_t n;
 
-	if (c->bad)
-		return 0;
-	if (c->len - c->off < bytes) {
-		c->bad = 1;
-		return 0;
-	}
-	for (unsigned i = 0; i < bytes; i++)
-		v |= (uint64_t)c->p[c->off + i] << (8 * i);
-	c->off += bytes;
-	return v;
+	if (!at)
+		return;
+	n = strnlen(s, field);
+	memcpy(at, s, n);
+	memset(at + n, 0, field - n);
 }
 
-static void get_str(struct proto_cur *c, char *dst, size_t field)
+/* Read cursor over exactly the bytes received. */
+struct proto_rd {
+	const unsigned char *p;
+	size_t len;
+	size_t off;
+	bool bad;
+};
+
+static const unsigned char *proto_rd_take(struct proto_rd *r, size_t n)
 {
-	if (c->bad)
-		return;
-	if (c->len - c->off < field) {
-		c->bad = 1;
-		return;
+	const unsigned char *at;
+
+	if (r->bad || r->len - r->off < n) {
+		r->bad = true;
+		return NULL;
 	}
-	if (!memchr(c->p + c->off, '\0', field)) {
-		c->bad = 2;
-		dst[0] = '\0';
-		return;
-	}
-	memcpy(dst, c->p + c->off, field);
-	c->off += field;
+	at = r->p + r->off;
+	r->off += n;
+	return at;
 }
 
-#define PUT32(c, v) put_le(c, (uint32_t)(v), 4)
-#define PUT64(c, v) put_le(c, (uint64_t)(v), 8)
-#define GET32(c) ((uint32_t)get_le(c, 4))
-#define GET64(c) get_le(c, 8)
-
-static void proto_body(struct proto_cur *c, struct proto_msg *m, int enc)
+static uint32_t proto_rd_u32(struct proto_rd *r)
 {
-	/* One description of each body, used both ways. */
-#define U32(f) do { if (enc) PUT32(c, f); else f = GET32(c); } while (0)
-#define U64(f) do { if (enc) PUT64(c, f); else f = GET64(c); } while (0)
-#define STR(f) do { if (enc) put_str(c, f, sizeof(f)); else get_str(c, f, sizeof(f)); } while (0)
+	const unsigned char *at = proto_rd_take(r, 4);
+
+	return at ? proto_get_le32(at) : 0;
+}
+
+static uint64_t proto_rd_u64(struct proto_rd *r)
+{
+	const unsigned char *at = proto_rd_take(r, 8);
+
+	return at ? proto_get_le64(at) : 0;
+}
+
+/*
+ * A string field holds a NUL and nothing but NULs after it: the encoder
+ * never sends anything else, so anything else is not from a sealmr peer,
+ * and accepting it would give one message two encodings.
+ */
+static void proto_rd_str(struct proto_rd *r, char *dst, size_t field)
+{
+	const unsigned char *at = proto_rd_take(r, field);
+	const unsigned char *nul;
+
+	if (!at)
+		return;
+	nul = memchr(at, '\0', field);
+	if (!nul) {
+		r->bad = true;
+		return;
+	}
+	for (const unsigned char *q = nul; q < at + field; q++) {
+		if (*q) {
+			r->bad = true;
+			return;
+		}
+	}
+	memcpy(dst, at, field);
+}
+
+/* What the codec knows of each type: its name and its body's fixed part. */
+struct proto_type_info {
+	uint16_t type;
+	uint16_t body;
+	const char *name;
+};
+
+static const struct proto_type_info proto_types[] = {
+	{ PROTO_LIST_REQ, PROTO_LIST_REQ_WIRE, "LIST_REQ" },
+	{ PROTO_OPEN_REQ, PROTO_OPEN_REQ_WIRE, "OPEN_REQ" },
+	{ PROTO_CLOSE_REQ, PROTO_CLOSE_WIRE, "CLOSE_REQ" },
+	{ PROTO_COMMIT_REQ, PROTO_COMMIT_WIRE, "COMMIT_REQ" },
+	{ PROTO_STAT_REQ, PROTO_STAT_REQ_WIRE, "STAT_REQ" },
+	{ PROTO_LIST_RESP, PROTO_LIST_RESP_WIRE, "LIST_RESP" },
+	{ PROTO_GRANT, PROTO_GRANT_WIRE, "GRANT" },
+	{ PROTO_CLOSE_RESP, PROTO_CLOSE_WIRE, "CLOSE_RESP" },
+	{ PROTO_COMMIT_RESP, PROTO_COMMIT_WIRE, "COMMIT_RESP" },
+	{ PROTO_STAT_RESP, PROTO_STAT_RESP_WIRE, "STAT_RESP" },
+	{ PROTO_REVOKE, PROTO_REVOKE_WIRE, "REVOKE" },
+	{ PROTO_ERROR, PROTO_ERROR_WIRE, "ERROR" },
+};
+
+static const struct proto_type_info *proto_type_info(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof(proto_types) / sizeof(proto_types[0]); i++)
+		if (proto_types[i].type == type)
+			return &proto_types[i];
+	return NULL;
+}
+
+/* Body size of a known type, with count entries for LIST_RESP (checked). */
+static size_t proto_body_size(const struct proto_type_info *t, uint32_t count)
+{
+	if (t->type == PROTO_LIST_RESP)
+		return t->body + (size_t)count * PROTO_EXPORT_INFO_WIRE;
+	return t->body;
+}
+
+#define PROTO_STR_OK(field) (memchr((field), '\0', sizeof(field)) != NULL)
+
+static bool proto_access_ok(uint32_t access)
+{
+	return access && !(access & ~(uint32_t)(PROTO_ACCESS_READ | PROTO_ACCESS_WRITE));
+}
+
+static bool proto_mode_ok(uint32_t mode)
+{
+	return mode == PROTO_MODE_DAX || mode == PROTO_MODE_PAGECACHE;
+}
+
+static bool proto_persist_ok(uint32_t persist)
+{
+	return persist == PROTO_PERSIST_PMEM || persist == PROTO_PERSIST_PAGECACHE;
+}
+
+static bool proto_list_resp_ok(const struct proto_list_resp *r)
+{
+	if (r->count > PROTO_LIST_MAX || r->count > r->total)
+		return false;
+	for (uint32_t i = 0; i < r->count; i++) {
+		const struct proto_export_info *e = &r->exports[i];
+
+		if (!PROTO_STR_OK(e->name) || !proto_access_ok(e->access) ||
+		    !proto_mode_ok(e->mode))
+			return false;
+	}
+	return true;
+}
+
+static bool proto_grant_ok(const struct proto_grant *g)
+{
+	/* COMMIT is the flush every daemon offers; RDMA FLUSH is an extra. */
+	return proto_access_ok(g->access) && proto_persist_ok(g->persist) &&
+	       (g->flush & PROTO_FLUSH_COMMIT) &&
+	       !(g->flush & ~(uint32_t)(PROTO_FLUSH_COMMIT | PROTO_FLUSH_RDMA_FLUSH));
+}
+
+static bool proto_stat_resp_ok(const struct proto_stat_resp *s)
+{
+	return PROTO_STR_OK(s->name) && PROTO_STR_OK(s->path) && proto_access_ok(s->access) &&
+	       proto_mode_ok(s->mode) && (s->reg == PROTO_REG_ODP || s->reg == PROTO_REG_PINNED) &&
+	       proto_persist_ok(s->persist) && s->sealed <= 1;
+}
+
+/*
+ * What no peer may send. The encoder refuses it too, so that a bug of ours
+ * shows at the sender, which can log it, rather than as a peer's EBADMSG.
+ */
+static bool proto_msg_ok(const struct proto_msg *m)
+{
 	switch (m->hdr.type) {
 	case PROTO_LIST_REQ:
-		U32(m->u.list_req.start);
+	case PROTO_CLOSE_REQ:
+	case PROTO_CLOSE_RESP:
+	case PROTO_COMMIT_REQ:
+	case PROTO_COMMIT_RESP:
+		return true;
+	case PROTO_LIST_RESP:
+		return proto_list_resp_ok(&m->u.list_resp);
+	case PROTO_OPEN_REQ:
+		return PROTO_STR_OK(m->u.open_req.export) && proto_access_ok(m->u.open_req.access);
+	case PROTO_GRANT:
+		return proto_grant_ok(&m->u.grant);
+	case PROTO_STAT_REQ:
+		return PROTO_STR_OK(m->u.stat_req.export);
+	case PROTO_STAT_RESP:
+		return proto_stat_resp_ok(&m->u.stat_resp);
+	case PROTO_REVOKE:
+		/* Unsolicited: a req_id would make it a reply to something. */
+		return m->hdr.req_id == 0 && m->u.revoke.reason >= PROTO_REVOKE_ADMIN &&
+		       m->u.revoke.reason <= PROTO_REVOKE_SHUTDOWN &&
+		       PROTO_STR_OK(m->u.revoke.text);
+	case PROTO_ERROR:
+		return m->u.error.err > 0 && m->u.error.err <= PROTO_ERRNO_MAX &&
+		       PROTO_STR_OK(m->u.error.text);
+	default:
+		return false;
+	}
+}
+
+static void proto_enc_list_resp(struct proto_wr *w, const struct proto_list_resp *r)
+{
+	proto_wr_u32(w, r->total);
+	proto_wr_u32(w, r->count);
+	for (uint32_t i = 0; i < r->count; i++) {
+		const struct proto_export_info *e = &r->exports[i];
+
+		proto_wr_str(w, e->name, sizeof(e->name));
+		proto_wr_u64(w, e->size);
+		proto_wr_u32(w, e->access);
+		proto_wr_u32(w, e->mode);
+	}
+}
+
+static void proto_enc_grant(struct proto_wr *w, const struct proto_grant *g)
+{
+	proto_wr_u64(w, g->grant_id);
+	proto_wr_u64(w, g->addr);
+	proto_wr_u64(w, g->offset);
+	proto_wr_u64(w, g->length);
+	proto_wr_u32(w, g->rkey);
+	proto_wr_u32(w, g->access);
+	proto_wr_u32(w, g->persist);
+	proto_wr_u32(w, g->flush);
+}
+
+static void proto_enc_stat_resp(struct proto_wr *w, const struct proto_stat_resp *s)
+{
+	proto_wr_str(w, s->name, sizeof(s->name));
+	proto_wr_str(w, s->path, sizeof(s->path));
+	proto_wr_u64(w, s->size);
+	proto_wr_u32(w, s->access);
+	proto_wr_u32(w, s->mode);
+	proto_wr_u32(w, s->reg);
+	proto_wr_u32(w, s->persist);
+	proto_wr_u32(w, s->grants);
+	proto_wr_u32(w, s->sealed);
+	proto_wr_u64(w, s->commits);
+}
+
+static void proto_enc_body(struct proto_wr *w, const struct proto_msg *m)
+{
+	const struct proto_open_req *o = &m->u.open_req;
+	const struct proto_commit_req *c = &m->u.commit_req;
+
+	switch (m->hdr.type) {
+	case PROTO_LIST_REQ:
+		proto_wr_u32(w, m->u.list_req.start);
 		break;
 	case PROTO_LIST_RESP:
-		U32(m->u.list_resp.total);
-		U32(m->u.list_resp.count);
-		if (m->u.list_resp.count > PROTO_LIST_MAX) {
-			c->bad = 2;
-			break;
-		}
-		for (uint32_t i = 0; i < m->u.list_resp.count; i++) {
-			struct proto_export_info *e = &m->u.list_resp.exports[i];
-
-			STR(e->name);
-			U64(e->size);
-			U32(e->access);
-			U32(e->mode);
-		}
+		proto_enc_list_resp(w, &m->u.list_resp);
 		break;
 	case PROTO_OPEN_REQ:
-		STR(m->u.open_req.export);
-		U64(m->u.open_req.offset);
-		U64(m->u.open_req.length);
-		U32(m->u.open_req.access);
+		proto_wr_str(w, o->export, sizeof(o->export));
+		proto_wr_u64(w, o->offset);
+		proto_wr_u64(w, o->length);
+		proto_wr_u32(w, o->access);
 		break;
 	case PROTO_GRANT:
-		U64(m->u.grant.grant_id);
-		U64(m->u.grant.addr);
-		U64(m->u.grant.offset);
-		U64(m->u.grant.length);
-		U32(m->u.grant.rkey);
-		U32(m->u.grant.access);
-		U32(m->u.grant.persist);
-		U32(m->u.grant.flush);
+		proto_enc_grant(w, &m->u.grant);
 		break;
 	case PROTO_CLOSE_REQ:
 	case PROTO_CLOSE_RESP:
-		U64(m->u.close_req.grant_id);
+		proto_wr_u64(w, m->u.close_req.grant_id);
 		break;
 	case PROTO_COMMIT_REQ:
 	case PROTO_COMMIT_RESP:
-		U64(m->u.commit_req.grant_id);
-		U64(m->u.commit_req.offset);
-		U64(m->u.commit_req.length);
+		proto_wr_u64(w, c->grant_id);
+		proto_wr_u64(w, c->offset);
+		proto_wr_u64(w, c->length);
 		break;
 	case PROTO_STAT_REQ:
-		STR(m->u.stat_req.export);
+		proto_wr_str(w, m->u.stat_req.export, sizeof(m->u.stat_req.export));
 		break;
 	case PROTO_STAT_RESP:
-		STR(m->u.stat_resp.name);
-		STR(m->u.stat_resp.path);
-		U64(m->u.stat_resp.size);
-		U32(m->u.stat_resp.access);
-		U32(m->u.stat_resp.mode);
-		U32(m->u.stat_resp.reg);
-		U32(m->u.stat_resp.persist);
-		U32(m->u.stat_resp.grants);
-		U32(m->u.stat_resp.sealed);
-		U64(m->u.stat_resp.commits);
+		proto_enc_stat_resp(w, &m->u.stat_resp);
 		break;
 	case PROTO_REVOKE:
-		U64(m->u.revoke.grant_id);
-		U32(m->u.revoke.reason);
-		STR(m->u.revoke.text);
+		proto_wr_u64(w, m->u.revoke.grant_id);
+		proto_wr_u32(w, m->u.revoke.reason);
+		proto_wr_str(w, m->u.revoke.text, sizeof(m->u.revoke.text));
 		break;
 	case PROTO_ERROR:
-		if (enc)
-			PUT32(c, (uint32_t)m->u.error.err);
-		else
-			m->u.error.err = (int32_t)GET32(c);
-		STR(m->u.error.text);
+		proto_wr_u32(w, (uint32_t)m->u.error.err);
+		proto_wr_str(w, m->u.error.text, sizeof(m->u.error.text));
 		break;
-	default:
-		c->bad = 3;
-		break;
-	}
-#undef U32
-#undef U64
-#undef STR
-}
-
-static size_t proto_body_size(const struct proto_msg *m)
-{
-	switch (m->hdr.type) {
-	case PROTO_LIST_REQ: return PROTO_LIST_REQ_SIZE;
-	case PROTO_LIST_RESP:
-		return PROTO_LIST_RESP_SIZE + (size_t)m->u.list_resp.count * PROTO_EXPORT_INFO_SIZE;
-	case PROTO_OPEN_REQ: return PROTO_OPEN_REQ_SIZE;
-	case PROTO_GRANT: return PROTO_GRANT_SIZE;
-	case PROTO_CLOSE_REQ:
-	case PROTO_CLOSE_RESP: return PROTO_CLOSE_SIZE;
-	case PROTO_COMMIT_REQ:
-	case PROTO_COMMIT_RESP: return PROTO_COMMIT_SIZE;
-	case PROTO_STAT_REQ: return PROTO_STAT_REQ_SIZE;
-	case PROTO_STAT_RESP: return PROTO_STAT_RESP_SIZE;
-	case PROTO_REVOKE: return PROTO_REVOKE_SIZE;
-	case PROTO_ERROR: return PROTO_ERROR_SIZE;
-	default: return 0;
-	}
-}
-
-static int proto_valid_access(uint32_t a)
-{
-	return a != 0 && (a & ~(uint32_t)(PROTO_ACCESS_READ | PROTO_ACCESS_WRITE)) == 0;
-}
-
-/* Enum fields a peer could set to anything: out-of-range is malformed. */
-static int proto_check_values(const struct proto_msg *m)
-{
-	switch (m->hdr.type) {
-	case PROTO_LIST_RESP:
-		for (uint32_t i = 0; i < m->u.list_resp.count; i++) {
-			const struct proto_export_info *e = &m->u.list_resp.exports[i];
-
-			if (!proto_valid_access(e->access) || e->mode < PROTO_MODE_DAX ||
-			    e->mode > PROTO_MODE_PAGECACHE)
-				return -EBADMSG;
-		}
-		return m->u.list_resp.count <= m->u.list_resp.total ? 0 : -EBADMSG;
-	case PROTO_OPEN_REQ:
-		return proto_valid_access(m->u.open_req.access) ? 0 : -EBADMSG;
-	case PROTO_GRANT:
-		if (!proto_valid_access(m->u.grant.access) ||
-		    m->u.grant.persist < PROTO_PERSIST_PMEM ||
-		    m->u.grant.persist > PROTO_PERSIST_PAGECACHE ||
-		    (m->u.grant.flush & ~(uint32_t)(PROTO_FLUSH_COMMIT | PROTO_FLUSH_RDMA_FLUSH)))
-			return -EBADMSG;
-		return 0;
-	case PROTO_STAT_RESP:
-		if (!proto_valid_access(m->u.stat_resp.access) ||
-		    m->u.stat_resp.mode < PROTO_MODE_DAX || m->u.stat_resp.mode > PROTO_MODE_PAGECACHE ||
-		    m->u.stat_resp.reg < PROTO_REG_ODP || m->u.stat_resp.reg > PROTO_REG_PINNED ||
-		    m->u.stat_resp.persist < PROTO_PERSIST_PMEM ||
-		    m->u.stat_resp.persist > PROTO_PERSIST_PAGECACHE || m->u.stat_resp.sealed > 1)
-			return -EBADMSG;
-		return 0;
-	case PROTO_REVOKE:
-		return m->u.revoke.reason >= PROTO_REVOKE_ADMIN &&
-				       m->u.revoke.reason <= PROTO_REVOKE_SHUTDOWN
-			       ? 0
-			       : -EBADMSG;
-	case PROTO_ERROR:
-		return m->u.error.err > 0 ? 0 : -EBADMSG;
-	default:
-		return 0;
 	}
 }
 
 ssize_t proto_encode(const struct proto_msg *msg, void *buf, size_t size)
 {
-	struct proto_cur c = { .p = buf, .len = size };
-	struct proto_msg m = *msg;
-	size_t body = proto_body_size(&m);
+	struct proto_wr w = { .p = buf, .size = size, .off = PROTO_HDR_SIZE };
+	unsigned char *p = buf;
+	uint32_t count;
+	size_t len;
 
-	if (body == 0 || (m.hdr.type == PROTO_LIST_RESP && m.u.list_resp.count > PROTO_LIST_MAX))
+	/* Checks count too, so the size below cannot overflow. */
+	if (!proto_msg_ok(msg))
 		return -EINVAL;
-	if (size < PROTO_HDR_SIZE + body)
+	count = msg->hdr.type == PROTO_LIST_RESP ? msg->u.list_resp.count : 0;
+	len = PROTO_HDR_SIZE + proto_body_size(proto_type_info(msg->hdr.type), count);
+	if (size < len)
 		return -ENOBUFS;
-	PUT32(&c, PROTO_MAGIC);
-	put_le(&c, PROTO_VERSION, 2);
-	put_le(&c, m.hdr.type, 2);
-	PUT32(&c, PROTO_HDR_SIZE + body);
-	PUT32(&c, m.hdr.req_id);
-	proto_body(&c, &m, 1);
-	if (c.bad)
-		return c.bad == 1 ? -ENOBUFS : -EINVAL;
-	return (ssize_t)c.off;
+	proto_put_le32(p, PROTO_MAGIC);
+	proto_put_le16(p + 4, PROTO_VERSION);
+	proto_put_le16(p + 6, msg->hdr.type);
+	proto_put_le32(p + 8, (uint32_t)len);
+	proto_put_le32(p + 12, msg->hdr.req_id);
+	proto_enc_body(&w, msg);
+	/* The size table and the encoders disagreeing is our bug: send nothing. */
+	if (w.overrun || w.off != len)
+		return -EINVAL;
+	return (ssize_t)len;
+}
+
+static void proto_dec_list_resp(struct proto_rd *r, struct proto_list_resp *l)
+{
+	l->total = proto_rd_u32(r);
+	l->count = proto_rd_u32(r);
+	if (l->count > PROTO_LIST_MAX) {
+		r->bad = true;
+		return;
+	}
+	for (uint32_t i = 0; i < l->count; i++) {
+		struct proto_export_info *e = &l->exports[i];
+
+		proto_rd_str(r, e->name, sizeof(e->name));
+		e->size = proto_rd_u64(r);
+		e->access = proto_rd_u32(r);
+		e->mode = proto_rd_u32(r);
+	}
+}
+
+static void proto_dec_grant(struct proto_rd *r, struct proto_grant *g)
+{
+	g->grant_id = proto_rd_u64(r);
+	g->addr = proto_rd_u64(r);
+	g->offset = proto_rd_u64(r);
+	g->length = proto_rd_u64(r);
+	g->rkey = proto_rd_u32(r);
+	g->access = proto_rd_u32(r);
+	g->persist = proto_rd_u32(r);
+	g->flush = proto_rd_u32(r);
+}
+
+static void proto_dec_stat_resp(struct proto_rd *r, struct proto_stat_resp *s)
+{
+	proto_rd_str(r, s->name, sizeof(s->name));
+	proto_rd_str(r, s->path, sizeof(s->path));
+	s->size = proto_rd_u64(r);
+	s->access = proto_rd_u32(r);
+	s->mode = proto_rd_u32(r);
+	s->reg = proto_rd_u32(r);
+	s->persist = proto_rd_u32(r);
+	s->grants = proto_rd_u32(r);
+	s->sealed = proto_rd_u32(r);
+	s->commits = proto_rd_u64(r);
+}
+
+static void proto_dec_body(struct proto_rd *r, struct proto_msg *m)
+{
+	struct proto_open_req *o = &m->u.open_req;
+	struct proto_commit_req *c = &m->u.commit_req;
+
+	switch (m->hdr.type) {
+	case PROTO_LIST_REQ:
+		m->u.list_req.start = proto_rd_u32(r);
+		break;
+	case PROTO_LIST_RESP:
+		proto_dec_list_resp(r, &m->u.list_resp);
+		break;
+	case PROTO_OPEN_REQ:
+		proto_rd_str(r, o->export, sizeof(o->export));
+		o->offset = proto_rd_u64(r);
+		o->length = proto_rd_u64(r);
+		o->access = proto_rd_u32(r);
+		break;
+	case PROTO_GRANT:
+		proto_dec_grant(r, &m->u.grant);
+		break;
+	case PROTO_CLOSE_REQ:
+	case PROTO_CLOSE_RESP:
+		m->u.close_req.grant_id = proto_rd_u64(r);
+		break;
+	case PROTO_COMMIT_REQ:
+	case PROTO_COMMIT_RESP:
+		c->grant_id = proto_rd_u64(r);
+		c->offset = proto_rd_u64(r);
+		c->length = proto_rd_u64(r);
+		break;
+	case PROTO_STAT_REQ:
+		proto_rd_str(r, m->u.stat_req.export, sizeof(m->u.stat_req.export));
+		break;
+	case PROTO_STAT_RESP:
+		proto_dec_stat_resp(r, &m->u.stat_resp);
+		break;
+	case PROTO_REVOKE:
+		m->u.revoke.grant_id = proto_rd_u64(r);
+		m->u.revoke.reason = proto_rd_u32(r);
+		proto_rd_str(r, m->u.revoke.text, sizeof(m->u.revoke.text));
+		break;
+	case PROTO_ERROR:
+		m->u.error.err = (int32_t)proto_rd_u32(r);
+		proto_rd_str(r, m->u.error.text, sizeof(m->u.error.text));
+		break;
+	default:
+		r->bad = true;
+		break;
+	}
+}
+
+/*
+ * The header's layout is the same in every version, so the version is read
+ * and judged before anything whose meaning a version could change.
+ */
+static int proto_check_hdr(const struct proto_hdr *h, size_t len)
+{
+	if (h->magic != PROTO_MAGIC || h->length != len || len > PROTO_MSG_MAX)
+		return -EBADMSG;
+	if (h->version != PROTO_VERSION)
+		return -EPROTONOSUPPORT;
+	if (!proto_type_info(h->type))
+		return -EPROTO;
+	return 0;
+}
+
+/* len must be exactly the type's size; LIST_RESP's depends on its count. */
+static int proto_check_len(const unsigned char *p, size_t len, uint16_t type)
+{
+	uint32_t count = 0;
+
+	if (type == PROTO_LIST_RESP) {
+		if (len < PROTO_HDR_SIZE + PROTO_LIST_RESP_WIRE)
+			return -EBADMSG;
+		count = proto_get_le32(p + PROTO_HDR_SIZE + 4);
+		if (count > PROTO_LIST_MAX)
+			return -EBADMSG;
+	}
+	return len == PROTO_HDR_SIZE + proto_body_size(proto_type_info(type), count) ? 0 : -EBADMSG;
 }
 
 int proto_decode(const void *buf, size_t len, struct proto_msg *out)
 {
-	struct proto_cur c = { .p = (unsigned char *)buf, .len = len };
-	uint32_t magic, length;
-	size_t body;
+	struct proto_rd r = { .p = buf, .len = len, .off = PROTO_HDR_SIZE };
+	const unsigned char *p = buf;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	if (len < PROTO_HDR_SIZE)
 		return -EBADMSG;
-	magic = GET32(&c);
-	out->hdr.magic = magic;
-	out->hdr.version = (uint16_t)get_le(&c, 2);
-	out->hdr.type = (uint16_t)get_le(&c, 2);
-	length = GET32(&c);
-	out->hdr.length = length;
-	out->hdr.req_id = GET32(&c);
-	if (magic != PROTO_MAGIC || length != len || len > PROTO_MSG_MAX)
+	/* Filled in before any check: the caller answers with its req_id. */
+	out->hdr.magic = proto_get_le32(p);
+	out->hdr.version = proto_get_le16(p + 4);
+	out->hdr.type = proto_get_le16(p + 6);
+	out->hdr.length = proto_get_le32(p + 8);
+	out->hdr.req_id = proto_get_le32(p + 12);
+	rc = proto_check_hdr(&out->hdr, len);
+	if (rc)
+		return rc;
+	rc = proto_check_len(p, len, out->hdr.type);
+	if (rc)
+		return rc;
+	proto_dec_body(&r, out);
+	if (r.bad || r.off != len || !proto_msg_ok(out)) {
+		/* Half a message is no message: the caller sees none of it. */
+		memset(&out->u, 0, sizeof(out->u));
 		return -EBADMSG;
-	if (out->hdr.version != PROTO_VERSION)
-		return -EPROTONOSUPPORT;
-	if (proto_body_size(out) == 0)
-		return -EPROTO;
-	proto_body(&c, out, 0);
-	if (c.bad)
-		return -EBADMSG;
-	body = proto_body_size(out);
-	if (PROTO_HDR_SIZE + body != len)
-		return -EBADMSG;
-	rc = proto_check_values(out);
-	return rc;
+	}
+	return 0;
 }
 
 void proto_conn_priv_encode(const struct proto_conn_priv *priv, void *buf)
 {
-	struct proto_cur c = { .p = buf, .len = PROTO_CONN_PRIV_SIZE };
+	unsigned char *p = buf;
 
-	PUT32(&c, PROTO_MAGIC);
-	put_le(&c, priv->version, 2);
-	put_le(&c, priv->credits, 2);
-	PUT32(&c, (uint32_t)priv->status);
-	PUT32(&c, priv->max_msg);
+	proto_put_le32(p, PROTO_MAGIC);
+	proto_put_le16(p + 4, priv->version);
+	proto_put_le16(p + 6, priv->credits);
+	proto_put_le32(p + 8, (uint32_t)priv->status);
+	proto_put_le32(p + 12, priv->max_msg);
 }
 
+/*
+ * Only the magic is judged: the caller must see another version to say
+ * which one the peer speaks. rdma_cm may hand over more bytes than were
+ * sent (padded to its maximum); the rest is ignored.
+ */
 int proto_conn_priv_decode(const void *buf, size_t len, struct proto_conn_priv *out)
 {
-	struct proto_cur c = { .p = (unsigned char *)buf, .len = len };
+	const unsigned char *p = buf;
 
-	memset(out, 0, sizeof(*out));
-	if (!buf || len < PROTO_CONN_PRIV_SIZE || GET32(&c) != PROTO_MAGIC)
+	if (!p || len < PROTO_CONN_PRIV_SIZE || proto_get_le32(p) != PROTO_MAGIC)
 		return -EBADMSG;
-	out->version = (uint16_t)get_le(&c, 2);
-	out->credits = (uint16_t)get_le(&c, 2);
-	out->status = (int32_t)GET32(&c);
-	out->max_msg = GET32(&c);
+	out->version = proto_get_le16(p + 4);
+	out->credits = proto_get_le16(p + 6);
+	out->status = (int32_t)proto_get_le32(p + 8);
+	out->max_msg = proto_get_le32(p + 12);
 	return 0;
 }
 
 const char *proto_type_name(uint16_t type)
 {
-	switch (type) {
-	case PROTO_LIST_REQ: return "LIST_REQ";
-	case PROTO_OPEN_REQ: return "OPEN_REQ";
-	case PROTO_CLOSE_REQ: return "CLOSE_REQ";
-	case PROTO_COMMIT_REQ: return "COMMIT_REQ";
-	case PROTO_STAT_REQ: return "STAT_REQ";
-	case PROTO_LIST_RESP: return "LIST_RESP";
-	case PROTO_GRANT: return "GRANT";
-	case PROTO_CLOSE_RESP: return "CLOSE_RESP";
-	case PROTO_COMMIT_RESP: return "COMMIT_RESP";
-	case PROTO_STAT_RESP: return "STAT_RESP";
-	case PROTO_REVOKE: return "REVOKE";
-	case PROTO_ERROR: return "ERROR";
-	default: return "unknown";
-	}
+	const struct proto_type_info *t = proto_type_info(type);
+
+	return t ? t->name : "unknown";
 }
+
+static const char *const proto_revoke_reasons[] = {
+	[PROTO_REVOKE_ADMIN] = "revoked by the administrator",
+	[PROTO_REVOKE_EXPORT_REMOVED] = "export removed",
+	[PROTO_REVOKE_FILE_CHANGED] = "file changed under the seal",
+	[PROTO_REVOKE_SHUTDOWN] = "daemon shutting down",
+};
 
 const char *proto_revoke_reason_name(uint32_t reason)
 {
-	switch (reason) {
-	case PROTO_REVOKE_ADMIN: return "revoked by the administrator";
-	case PROTO_REVOKE_EXPORT_REMOVED: return "export removed";
-	case PROTO_REVOKE_FILE_CHANGED: return "file changed under the seal";
-	case PROTO_REVOKE_SHUTDOWN: return "daemon shutting down";
-	default: return "unknown reason";
-	}
+	if (reason >= sizeof(proto_revoke_reasons) / sizeof(proto_revoke_reasons[0]) ||
+	    !proto_revoke_reasons[reason])
+		return "unknown reason";
+	return proto_revoke_reasons[reason];
 }

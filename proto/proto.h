@@ -164,6 +164,7 @@ struct proto_error {
 
 struct proto_msg {
 	struct proto_hdr hdr;
+	/* CLOSE_RESP carries u.close_req, COMMIT_RESP u.commit_req. */
 	union {
 		struct proto_list_req list_req;
 		struct proto_list_resp list_resp;
@@ -182,6 +183,9 @@ struct proto_msg {
  * Encodes msg (hdr.type and hdr.req_id taken from it; magic, version and
  * length are filled in) into buf. Returns the encoded length, -EINVAL for an
  * unknown type or a string without its NUL, -ENOBUFS if size is too small.
+ * A message proto_decode would refuse (an enum value out of range, a LIST
+ * count over its bounds, an ERROR err outside 1..4095, a REVOKE with a
+ * req_id) is -EINVAL too: it is never sent.
  */
 ssize_t proto_encode(const struct proto_msg *msg, void *buf, size_t size);
 
@@ -191,10 +195,18 @@ ssize_t proto_encode(const struct proto_msg *msg, void *buf, size_t size);
  * type's size, a string field without NUL, a count over its bound or an
  * unknown enum value; -EPROTONOSUPPORT for another version; -EPROTO for an
  * unknown type. On error out->hdr holds what could be read of the header.
+ * Also -EBADMSG: a non-NUL byte after a string's NUL (one message, one
+ * encoding), an ERROR err outside 1..4095, a REVOKE with a req_id, a
+ * message over PROTO_MSG_MAX. On error out->u is all zero.
  */
 int proto_decode(const void *buf, size_t len, struct proto_msg *out);
 
-/* Encodes or decodes PROTO_CONN_PRIV_SIZE bytes of connect private data. */
+/*
+ * Encodes or decodes PROTO_CONN_PRIV_SIZE bytes of connect private data.
+ * Decoding returns -EBADMSG (out untouched) for NULL, len below
+ * PROTO_CONN_PRIV_SIZE or a bad magic; bytes past it are ignored, and the
+ * version is not judged, so the caller can say which one the peer speaks.
+ */
 void proto_conn_priv_encode(const struct proto_conn_priv *priv, void *buf);
 int proto_conn_priv_decode(const void *buf, size_t len, struct proto_conn_priv *out);
 

@@ -52,9 +52,10 @@ diag "$out"
 
 # 2. a get running while its export goes: the get is held up writing to a
 # pipe nobody reads yet, so its grant is revoked between two of its reads.
-( $SEALMR -q get $A/big - 2> get.err | { sleep 6; cat > /dev/null; }
+( $SEALMR -q get $A/big - 2> get.err | { sleep 20; cat > /dev/null; }
   echo ${PIPESTATUS[0]} > get.rc ) & gp=$!
-for _ in $(seq 50); do [ "$(grants big)" = 1 ] && break; sleep 0.1; done
+t0=$SECONDS
+while [ $((SECONDS - t0)) -lt 15 ]; do [ "$(grants big)" = 1 ] && break; sleep 0.2; done
 is "$(grants big)" 1 "the get holds a grant"
 reconf "$data"
 wait $gp

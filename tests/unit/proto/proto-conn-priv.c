@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of the connect private data codec. */
+/* Unit tests of the connect private data codec: encode and decode. */
 #include "config.h"
 
 #include <errno.h>
@@ -8,61 +8,127 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "proto.h"
+#include "proto-test.h"
+
+static void proto_conn_priv_encode__layout_is_little_endian(void **state)
+{
+	const struct proto_conn_priv p = {
+		.version = 0x0201, .credits = 0x0403, .status = -2, .max_msg = 0x08070605
+	};
+	struct proto_test_guard g;
+	unsigned char *buf = proto_test_guard_new(&g, PROTO_CONN_PRIV_SIZE);
+
+	/* Exactly 16 bytes: the guard page catches a 17th. */
+	assert_non_null(buf);
+	proto_conn_priv_encode(&p, buf);
+	assert_memory_equal(buf, "SLMR\x01\x02\x03\x04\xfe\xff\xff\xff\x05\x06\x07\x08", 16);
+	proto_test_guard_delete(&g);
+}
 
 static void proto_conn_priv_decode__round_trips(void **state)
 {
-	struct proto_conn_priv p = { .version = 1, .credits = 16, .status = 13, .max_msg = 4096 }, d;
-	unsigned char buf[PROTO_CONN_PRIV_SIZE];
+	const struct proto_conn_priv cases[] = {
+		{ .version = PROTO_VERSION, .credits = 16, .status = 0, .max_msg = PROTO_MSG_MAX },
+		{ .version = 1, .credits = 16, .status = 13, .max_msg = 4096 },
+		{ .version = UINT16_MAX, .credits = UINT16_MAX, .status = INT32_MIN,
+		  .max_msg = UINT32_MAX },
+		{ .status = INT32_MAX },
+	};
 
-	proto_conn_priv_encode(&p, buf);
-	assert_memory_equal(buf, "SLMR", 4);
-	assert_int_equal(proto_conn_priv_decode(buf, sizeof(buf), &d), 0);
-	assert_int_equal(d.version, 1);
-	assert_int_equal(d.credits, 16);
-	assert_int_equal(d.status, 13);
-	assert_int_equal(d.max_msg, 4096);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned char buf[PROTO_CONN_PRIV_SIZE];
+		struct proto_conn_priv d;
+
+		proto_conn_priv_encode(&cases[i], buf);
+		assert_int_equal(proto_conn_priv_decode(buf, sizeof(buf), &d), 0);
+		assert_int_equal(d.version, cases[i].version);
+		assert_int_equal(d.credits, cases[i].credits);
+		assert_int_equal(d.status, cases[i].status);
+		assert_int_equal(d.max_msg, cases[i].max_msg);
+	}
 }
 
 static void proto_conn_priv_decode__short_or_null_is_ebadmsg(void **state)
 {
-	struct proto_conn_priv p = { .version = 1 }, d;
+	const struct proto_conn_priv p = { .version = PROTO_VERSION };
 	unsigned char buf[PROTO_CONN_PRIV_SIZE];
+	struct proto_conn_priv d;
 
 	proto_conn_priv_encode(&p, buf);
-	for (size_t len = 0; len < sizeof(buf); len++)
-		assert_int_equal(proto_conn_priv_decode(buf, len, &d), -EBADMSG);
+	for (size_t len = 0; len < sizeof(buf); len++) {
+		struct proto_test_guard g;
+		unsigned char *cut = proto_test_guarded(&g, buf, len);
+
+		assert_non_null(cut);
+		assert_int_equal(proto_conn_priv_decode(cut, len, &d), -EBADMSG);
+		proto_test_guard_delete(&g);
+	}
+	/* rdma_cm hands over NULL when the peer sent nothing. */
+	assert_int_equal(proto_conn_priv_decode(NULL, 0, &d), -EBADMSG);
 	assert_int_equal(proto_conn_priv_decode(NULL, 56, &d), -EBADMSG);
 }
 
 static void proto_conn_priv_decode__bad_magic_is_ebadmsg(void **state)
 {
-	struct proto_conn_priv p = { .version = 1 }, d;
+	const struct proto_conn_priv p = { .version = PROTO_VERSION };
 	unsigned char buf[PROTO_CONN_PRIV_SIZE];
+	struct proto_conn_priv d;
 
-	proto_conn_priv_encode(&p, buf);
-	buf[0] ^= 1;
+	for (int bit = 0; bit < 32; bit++) {
+		proto_conn_priv_encode(&p, buf);
+		buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+		assert_int_equal(proto_conn_priv_decode(buf, sizeof(buf), &d), -EBADMSG);
+	}
+}
+
+static void proto_conn_priv_decode__error_leaves_out_untouched(void **state)
+{
+	unsigned char buf[PROTO_CONN_PRIV_SIZE] = "XLMR";
+	struct proto_conn_priv d, before;
+
+	memset(&d, 0x5a, sizeof(d));
+	before = d;
 	assert_int_equal(proto_conn_priv_decode(buf, sizeof(buf), &d), -EBADMSG);
+	assert_memory_equal(&d, &before, sizeof(d));
 }
 
 static void proto_conn_priv_decode__other_version_is_returned(void **state)
 {
-	struct proto_conn_priv p = { .version = 7 }, d;
-	unsigned char buf[56] = { 0 };
+	const struct proto_conn_priv p = { .version = PROTO_VERSION + 6, .status = EPROTONOSUPPORT };
+	unsigned char buf[PROTO_CONN_PRIV_SIZE];
+	struct proto_conn_priv d;
 
-	/* rdma_cm pads private data to its maximum: longer is fine. */
+	/* The caller, not the codec, decides: it must say what the peer speaks. */
 	proto_conn_priv_encode(&p, buf);
 	assert_int_equal(proto_conn_priv_decode(buf, sizeof(buf), &d), 0);
-	assert_int_equal(d.version, 7);
+	assert_int_equal(d.version, PROTO_VERSION + 6);
+	assert_int_equal(d.status, EPROTONOSUPPORT);
+}
+
+static void proto_conn_priv_decode__longer_buffer_is_accepted(void **state)
+{
+	const struct proto_conn_priv p = { .version = PROTO_VERSION, .credits = 8 };
+	unsigned char buf[56];
+	struct proto_conn_priv d;
+
+	/* rdma_cm may pad private data to its maximum. */
+	memset(buf, 0xee, sizeof(buf));
+	proto_conn_priv_encode(&p, buf);
+	assert_int_equal(buf[PROTO_CONN_PRIV_SIZE], 0xee);
+	assert_int_equal(proto_conn_priv_decode(buf, sizeof(buf), &d), 0);
+	assert_int_equal(d.credits, 8);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(proto_conn_priv_encode__layout_is_little_endian),
 		cmocka_unit_test(proto_conn_priv_decode__round_trips),
 		cmocka_unit_test(proto_conn_priv_decode__short_or_null_is_ebadmsg),
 		cmocka_unit_test(proto_conn_priv_decode__bad_magic_is_ebadmsg),
+		cmocka_unit_test(proto_conn_priv_decode__error_leaves_out_untouched),
 		cmocka_unit_test(proto_conn_priv_decode__other_version_is_returned),
+		cmocka_unit_test(proto_conn_priv_decode__longer_buffer_is_accepted),
 	};
 	return cmocka_run_group_tests_name("proto_conn_priv", tests, NULL, NULL);
 }

@@ -1,24 +1,84 @@
 /* SPDX-License-Identifier: MIT */
-/* One filled-in message of every type, shared by the proto unit tests. */
+/*
+ * Shared by the proto unit tests: one filled-in message of every type, the
+ * sizes and offsets PROTOCOL.md gives (written out again here, so that the
+ * tests check the codec against the spec, not against itself), and buffers
+ * that end at an inaccessible page, so a read or write past the end crashes
+ * the test whether or not it runs under AddressSanitizer.
+ */
 #ifndef SEALMR_PROTO_TEST_H
 #define SEALMR_PROTO_TEST_H
 
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "proto.h"
 
-static const uint16_t proto_test_types[] = {
-	PROTO_LIST_REQ, PROTO_LIST_RESP, PROTO_OPEN_REQ, PROTO_GRANT,
-	PROTO_CLOSE_REQ, PROTO_CLOSE_RESP, PROTO_COMMIT_REQ, PROTO_COMMIT_RESP,
-	PROTO_STAT_REQ, PROTO_STAT_RESP, PROTO_REVOKE, PROTO_ERROR,
+#define PROTO_TEST_UNUSED __attribute__((unused))
+
+static const uint16_t proto_test_types[] PROTO_TEST_UNUSED = {
+	PROTO_LIST_REQ,	  PROTO_LIST_RESP,   PROTO_OPEN_REQ,   PROTO_GRANT,
+	PROTO_CLOSE_REQ,  PROTO_CLOSE_RESP,  PROTO_COMMIT_REQ, PROTO_COMMIT_RESP,
+	PROTO_STAT_REQ,	  PROTO_STAT_RESP,   PROTO_REVOKE,     PROTO_ERROR,
 };
 #define PROTO_TEST_NTYPES (sizeof(proto_test_types) / sizeof(proto_test_types[0]))
+
+/* Whole-message sizes from PROTOCOL.md; LIST_RESP's with count entries. */
+static inline size_t proto_test_wire_len(uint16_t type, uint32_t count)
+{
+	switch (type) {
+	case PROTO_LIST_REQ: return 20;
+	case PROTO_LIST_RESP: return 24 + 80 * (size_t)count;
+	case PROTO_OPEN_REQ: return 100;
+	case PROTO_GRANT: return 64;
+	case PROTO_CLOSE_REQ: case PROTO_CLOSE_RESP: return 24;
+	case PROTO_COMMIT_REQ: case PROTO_COMMIT_RESP: return 40;
+	case PROTO_STAT_REQ: return 80;
+	case PROTO_STAT_RESP: return 376;
+	case PROTO_REVOKE: return 284;
+	case PROTO_ERROR: return 276;
+	default: return 0;
+	}
+}
+
+/* Every string field on the wire: where it starts in its message, its size. */
+struct proto_test_str {
+	uint16_t type;
+	size_t off;
+	size_t size;
+};
+
+static const struct proto_test_str proto_test_strs[] PROTO_TEST_UNUSED = {
+	{ PROTO_LIST_RESP, 24, PROTO_NAME_MAX },  /* exports[0].name */
+	{ PROTO_LIST_RESP, 104, PROTO_NAME_MAX }, /* exports[1].name */
+	{ PROTO_OPEN_REQ, 16, PROTO_NAME_MAX },	  { PROTO_STAT_REQ, 16, PROTO_NAME_MAX },
+	{ PROTO_STAT_RESP, 16, PROTO_NAME_MAX },  { PROTO_STAT_RESP, 80, PROTO_PATH_MAX },
+	{ PROTO_REVOKE, 28, PROTO_TEXT_MAX },	  { PROTO_ERROR, 20, PROTO_TEXT_MAX },
+};
+#define PROTO_TEST_NSTRS (sizeof(proto_test_strs) / sizeof(proto_test_strs[0]))
+
+static inline void proto_test_put_le32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static inline uint64_t proto_test_get_le(const unsigned char *p, int bytes)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < bytes; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
 
 static inline void proto_test_fill(uint16_t type, struct proto_msg *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->hdr.type = type;
-	m->hdr.req_id = 0x01020304u + type;
+	m->hdr.req_id = type == PROTO_REVOKE ? 0 : 0x01020304u + type;
 	switch (type) {
 	case PROTO_LIST_REQ:
 		m->u.list_req.start = 3;
@@ -86,6 +146,40 @@ static inline void proto_test_fill(uint16_t type, struct proto_msg *m)
 		strcpy(m->u.error.text, "no export 'x'");
 		break;
 	}
+}
+
+/* Bytes that end where an inaccessible page begins. */
+struct proto_test_guard {
+	unsigned char *map;
+	size_t map_len;
+};
+
+static inline unsigned char *proto_test_guard_new(struct proto_test_guard *g, size_t len)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	size_t data = (len + pg - 1) / pg * pg;
+
+	g->map_len = data + pg;
+	g->map = mmap(NULL, g->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (g->map == MAP_FAILED || mprotect(g->map + data, pg, PROT_NONE))
+		return NULL;
+	return g->map + data - len;
+}
+
+static inline void proto_test_guard_delete(struct proto_test_guard *g)
+{
+	munmap(g->map, g->map_len);
+}
+
+/* A copy of len bytes of src that ends at a guard page. */
+static inline unsigned char *proto_test_guarded(struct proto_test_guard *g, const void *src,
+						size_t len)
+{
+	unsigned char *p = proto_test_guard_new(g, len);
+
+	if (p)
+		memcpy(p, src, len);
+	return p;
 }
 
 #endif
