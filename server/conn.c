@@ -344,8 +344,14 @@ static void conn_on_wc(struct conn *c, const struct ibv_wc *wc)
 		}
 		return;
 	}
-	if (c->state != CONN_ESTABLISHED)
+	if (c->state == CONN_CLOSING)
 		return;
+	/* A client may send its first request as soon as it sees ESTABLISHED,
+	 * before our own ESTABLISHED event is read: a received message proves
+	 * the connection is up, so it must not be dropped (its slot would never
+	 * be reposted and the client would wait for a reply forever). */
+	if (c->state == CONN_ACCEPTING)
+		conn_established(c);
 	conn_on_message(c, conn_slot(c, (unsigned)wc->wr_id), wc->byte_len);
 	if (c->state == CONN_ESTABLISHED && conn_post_recv(c, (unsigned)wc->wr_id))
 		conn_disconnect(c);
@@ -554,6 +560,8 @@ void conn_established(struct conn *c)
 {
 	struct timespec ts;
 
+	if (c->state != CONN_ACCEPTING)
+		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	c->connected_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	c->state = CONN_ESTABLISHED;

@@ -33,7 +33,44 @@
 #endif
 
 #define PROBE_LEN (1u << 20)
-#define STEP(s) do { if (getenv("DAXPROBE_DEBUG")) fprintf(stderr, "daxprobe: %s\n", s); } while (0)
+#define PROBE_WATCHDOG_S 90
+
+/* The last step reached, for the watchdog's message. */
+static const char *volatile probe_step = "start";
+static pid_t probe_child;
+
+#define STEP(s)                                                    \
+	do {                                                       \
+		probe_step = s;                                    \
+		if (getenv("DAXPROBE_DEBUG"))                      \
+			fprintf(stderr, "daxprobe: %s\n", s);      \
+	} while (0)
+
+/* A stuck connection must fail the fact, with where it stuck, rather than
+ * hang the suite until its outer timeout. */
+static void probe_watchdog(int sig)
+{
+	char msg[160];
+	int n = snprintf(msg, sizeof(msg), "daxprobe: no progress for %d s after \"%s\"\n",
+			 PROBE_WATCHDOG_S, probe_step);
+
+	(void)sig;
+	if (write(2, msg, (size_t)n) < 0)
+		_exit(ETIMEDOUT);
+	/* Only the parent's stdout is the verdict; the server child is silent. */
+	if (probe_child > 0) {
+		kill(probe_child, SIGKILL);
+		if (write(1, "ETIMEDOUT\n", 10) < 0)
+			_exit(ETIMEDOUT);
+	}
+	_exit(ETIMEDOUT);
+}
+
+static void probe_watchdog_arm(void)
+{
+	signal(SIGALRM, probe_watchdog);
+	alarm(PROBE_WATCHDOG_S);
+}
 
 struct probe_priv {
 	uint64_t addr;
@@ -120,8 +157,10 @@ static int server(const char *path, const char *addr, const char *port)
 	struct ibv_mr *mr;
 	struct ibv_wc wc;
 	int err;
-	void *p = map_file(path, PROBE_LEN, &err);
+	void *p;
 
+	probe_watchdog_arm();
+	p = map_file(path, PROBE_LEN, &err);
 	if (!p || rdma_getaddrinfo(addr, port, &hints, &res) ||
 	    rdma_create_ep(&listen, res, NULL, &qa) || rdma_listen(listen, 1) ||
 	    rdma_get_request(listen, &id)) {
@@ -161,7 +200,7 @@ static int client(const char *addr, const char *port)
 						.max_send_sge = 1, .max_recv_sge = 1 },
 				       .sq_sig_all = 1 };
 	struct rdma_conn_param param = { .responder_resources = 4, .initiator_depth = 4,
-					 .retry_count = 7, .rnr_retry_count = 7 };
+					 .retry_count = 7, .rnr_retry_count = 6 };
 	struct probe_priv priv;
 	struct rdma_cm_id *id;
 	struct ibv_mr *mr;
@@ -221,6 +260,8 @@ static int cmd_rdma(const char *path, const char *addr, const char *port)
 
 	if (pid == 0)
 		_exit(server(path, addr, port));
+	probe_child = pid;
+	probe_watchdog_arm();
 	crc = client(addr, port);
 	STEP("client: finished");
 	if (crc)
