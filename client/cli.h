@@ -35,6 +35,9 @@ struct cli_opts {
 	const char *op;
 	uint64_t size;
 	unsigned depth;
+	bool lat;          /* depth 1 */
+	unsigned clients;  /* connections, one thread each */
+	uint64_t span;     /* bytes of the export cycled over; 0: all */
 	double seconds;
 };
 

@@ -27,17 +27,22 @@ static void usage(FILE *fp)
 "  get   HOST[:PORT]/EXPORT[@OFFSET[+LENGTH]] LOCALFILE|-\n"
 "                                             read LENGTH bytes (default: to the end of\n"
 "                                             the export) into LOCALFILE or stdout\n"
-"  bench HOST[:PORT]/EXPORT [--op read|write] [--size BYTES] [--depth N] [--time SECONDS]\n"
+"  bench HOST[:PORT]/EXPORT [--op read|write|grant] [--size BYTES] [--depth N|--lat]\n"
+"        [--clients N] [--span BYTES] [--time SECONDS]\n"
 "                                             async one-sided READs or WRITEs kept at\n"
-"                                             depth N over the whole export\n"
+"                                             depth N over the whole export; grant:\n"
+"                                             open and close grants of BYTES\n"
 "\n"
 "options:\n"
 "  -q, --quiet          no summary, no progress bar\n"
 "  -j, --json           ls, stat and bench print JSON (bench: one object)\n"
 "  -t, --timeout MS     connect and control replies (default 10000)\n"
-"      --op read|write  bench: the operation (default read)\n"
+"      --op read|write|grant  bench: the operation (default read)\n"
 "      --size BYTES     bench: bytes per operation (default 64K)\n"
 "      --depth N        bench: operations in flight (default 16)\n"
+"      --lat            bench: depth 1, for the latency of one operation\n"
+"      --clients N      bench: N connections at once, one thread each (default 1)\n"
+"      --span BYTES     bench: cycle over the export's first BYTES (default: all)\n"
 "      --time SECONDS   bench: how long (default 10)\n"
 "  -h, --help           this help\n"
 "  -V, --version        the version\n"
@@ -56,7 +61,7 @@ static void usage(FILE *fp)
 		SEALMR_DEFAULT_PORT);
 }
 
-enum { OPT_OP = 256, OPT_SIZE, OPT_DEPTH, OPT_TIME };
+enum { OPT_OP = 256, OPT_SIZE, OPT_DEPTH, OPT_TIME, OPT_LAT, OPT_CLIENTS, OPT_SPAN };
 
 static int parse_opts(int argc, char **argv, struct cli_opts *o)
 {
@@ -68,6 +73,9 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 		{ "size", required_argument, NULL, OPT_SIZE },
 		{ "depth", required_argument, NULL, OPT_DEPTH },
 		{ "time", required_argument, NULL, OPT_TIME },
+		{ "lat", no_argument, NULL, OPT_LAT },
+		{ "clients", required_argument, NULL, OPT_CLIENTS },
+		{ "span", required_argument, NULL, OPT_SPAN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -101,6 +109,19 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 			if (cli_parse_size(optarg, &v) || v == 0 || v > 4096)
 				return cli_fail_msg("--depth", CLI_USAGE, "'%s' is not 1 to 4096", optarg);
 			o->depth = (unsigned)v;
+			break;
+		case OPT_LAT:
+			o->lat = true;
+			break;
+		case OPT_CLIENTS:
+			if (cli_parse_size(optarg, &v) || v == 0 || v > 1024)
+				return cli_fail_msg("--clients", CLI_USAGE, "'%s' is not 1 to 1024",
+						    optarg);
+			o->clients = (unsigned)v;
+			break;
+		case OPT_SPAN:
+			if (cli_parse_size(optarg, &o->span))
+				return cli_fail_msg("--span", CLI_USAGE, "'%s' is not a size", optarg);
 			break;
 		case OPT_TIME:
 			o->seconds = strtod(optarg, &end);

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <ini.h>
 #include <limits.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,9 +136,11 @@ static int conf_bool(const char *v, bool *out)
 
 static int conf_listen(struct conf_parse *p, const char *v)
 {
+	struct addrinfo hints = { .ai_family = AF_INET }, *ai;
 	const char *colon = strrchr(v, ':');
 	char *end;
 	long port;
+	int rc;
 
 	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(p->cfg->listen_host))
 		return conf_fail(p, -EINVAL, "listen = %s: want ADDRESS:PORT", v);
@@ -147,6 +150,12 @@ static int conf_listen(struct conf_parse *p, const char *v)
 		return conf_fail(p, -EINVAL, "listen = %s: bad port", v);
 	memcpy(p->cfg->listen_host, v, (size_t)(colon - v));
 	p->cfg->listen_host[colon - v] = '\0';
+	/* The host is resolved here, so that a bad one is refused with its line. */
+	rc = getaddrinfo(p->cfg->listen_host, NULL, &hints, &ai);
+	if (rc)
+		return conf_fail(p, -EINVAL, "listen = %s: bad address '%s': %s", v,
+				 p->cfg->listen_host, gai_strerror(rc));
+	freeaddrinfo(ai);
 	p->cfg->listen_port = (uint16_t)port;
 	return 1;
 }

@@ -174,6 +174,7 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 	struct export *exp = conn_export(c, id, o->export);
 	struct grant *g;
 	char err[512];
+	bool sealed;
 	int rc;
 
 	if (!exp || conn_check_range(c, id, o->export, exp->cfg.size, o->offset, o->length))
@@ -189,12 +190,15 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 		conn_error(c, id, EACCES, "export '%s' is read-only", exp->cfg.name);
 		return;
 	}
+	sealed = exp->seal != NULL;
 	rc = export_hold(exp, srv->seals, err, sizeof(err));
 	if (rc) {
 		LOG_ERR("export '%s': cannot seal: %s", exp->cfg.name, err);
 		conn_error(c, id, -rc, "%s", err);
 		return;
 	}
+	if (!sealed)
+		srv->stats.seals++;
 	rc = grant_new(c->pd, exp, ++srv->next_grant_id, o->offset, o->length,
 		       o->access | PROTO_ACCESS_READ, &g, err, sizeof(err));
 	if (rc) {

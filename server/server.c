@@ -11,6 +11,8 @@
 #include <string.h>
 #include <event2/event.h>
 
+#include "admin.h"
+#include "devwatch.h"
 #include "log.h"
 #include "server.h"
 
@@ -379,7 +381,8 @@ static int server_check_device(struct ibv_context *verbs)
 	return 1;
 }
 
-int server_listen(struct server *srv)
+/* The listener on the configured address. 0 or -errno (logged). */
+static int server_listen_id(struct server *srv)
 {
 	struct conf *cfg = srv->cfg;
 	struct addrinfo hints = { .ai_family = AF_INET, .ai_flags = AI_PASSIVE }, *ai;
@@ -392,15 +395,7 @@ int server_listen(struct server *srv)
 		LOG_ERR("listen = %s:%s: %s", cfg->listen_host, port, gai_strerror(rc));
 		return -EINVAL;
 	}
-	srv->cm_chan = rdma_create_event_channel();
-	if (!srv->cm_chan) {
-		rc = -errno;
-		LOG_ERR("rdma_create_event_channel: %s (is rdma_ucm loaded, /dev/infiniband/rdma_cm there?)",
-			strerror(errno));
-		goto err_free_ai;
-	}
-	if (fcntl(srv->cm_chan->fd, F_SETFL, fcntl(srv->cm_chan->fd, F_GETFL) | O_NONBLOCK) ||
-	    rdma_create_id(srv->cm_chan, &srv->listen_id, srv, RDMA_PS_TCP)) {
+	if (rdma_create_id(srv->cm_chan, &srv->listen_id, srv, RDMA_PS_TCP)) {
 		rc = -errno;
 		LOG_ERR("rdma_create_id: %s", strerror(errno));
 		goto err_free_ai;
@@ -410,30 +405,59 @@ int server_listen(struct server *srv)
 		LOG_ERR("rdma_bind_addr(%s:%s): %s (no RDMA device on that address? "
 			"rdma link add rxe0 type rxe netdev IFACE makes one)",
 			cfg->listen_host, port, strerror(errno));
-		goto err_free_ai;
+		goto err_destroy_id;
 	}
 	if (rdma_listen(srv->listen_id, 64)) {
 		rc = -errno;
 		LOG_ERR("rdma_listen(%s:%s): %s", cfg->listen_host, port, strerror(errno));
-		goto err_free_ai;
+		goto err_destroy_id;
 	}
+	freeaddrinfo(ai);
+	return 0;
+
+err_destroy_id:
+	rdma_destroy_id(srv->listen_id);
+	srv->listen_id = NULL;
+err_free_ai:
+	freeaddrinfo(ai);
+	return rc;
+}
+
+int server_listen(struct server *srv)
+{
+	struct conf *cfg = srv->cfg;
+	char port[8];
+	int rc;
+
+	snprintf(port, sizeof(port), "%u", cfg->listen_port);
+	srv->cm_chan = rdma_create_event_channel();
+	if (!srv->cm_chan) {
+		LOG_ERR("rdma_create_event_channel: %s (is rdma_ucm loaded, /dev/infiniband/rdma_cm there?)",
+			strerror(errno));
+		return -errno;
+	}
+	if (fcntl(srv->cm_chan->fd, F_SETFL, fcntl(srv->cm_chan->fd, F_GETFL) | O_NONBLOCK))
+		return -errno;
+	rc = server_listen_id(srv);
+	if (rc)
+		return rc;
+	rc = devwatch_new(srv->base, &srv->devwatch);
+	if (rc)
+		return rc;
 	if (srv->listen_id->verbs)
 		server_check_device(srv->listen_id->verbs);
 	srv->cm_ev = event_new(srv->base, srv->cm_chan->fd, EV_READ | EV_PERSIST, server_on_cm, srv);
-	if (!srv->cm_ev || event_add(srv->cm_ev, NULL)) {
-		rc = -ENOMEM;
-		goto err_free_ai;
-	}
-	freeaddrinfo(ai);
+	if (!srv->cm_ev || event_add(srv->cm_ev, NULL))
+		return -ENOMEM;
+	/* Before "listening on": whoever waits for that line may use it. */
+	rc = admin_new(srv, &srv->admin);
+	if (rc)
+		return rc;
 	LOG_NOTICE("listening on %s:%s%s%s, %u exports", cfg->listen_host, port,
 		   srv->listen_id->verbs ? " (" : "",
 		   srv->listen_id->verbs ? ibv_get_device_name(srv->listen_id->verbs->device) : "",
 		   srv->nexports);
 	return 0;
-
-err_free_ai:
-	freeaddrinfo(ai);
-	return rc;
 }
 
 int server_run(struct server *srv)
@@ -464,6 +488,8 @@ void server_delete(struct server **psrv)
 	if (!srv)
 		return;
 	srv->stopping = 1;
+	admin_delete(&srv->admin);
+	devwatch_delete(&srv->devwatch);
 	if (srv->cm_ev)
 		event_free(srv->cm_ev);
 	if (srv->listen_id)

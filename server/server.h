@@ -15,6 +15,8 @@
 #include "export.h"
 #include "seal.h"
 
+struct admin;
+
 struct server_stats {
 	uint64_t connections;
 	uint64_t rejected;
@@ -32,10 +34,12 @@ struct server {
 	struct seal_registry *seals;
 	struct rdma_event_channel *cm_chan;
 	struct rdma_cm_id *listen_id;
+	struct devwatch *devwatch;
 	struct event *cm_ev;
 	struct event *sig_ev[4];
 	struct event *verify_ev;
 	struct event *seal_ev;
+	struct admin *admin; /* the admin socket, from server_listen on */
 	struct export **exports;
 	unsigned nexports;
 	struct conn_list conns;
@@ -50,7 +54,7 @@ struct server {
 int server_new(struct conf *cfg, struct server **out);
 /* Revokes every grant, disconnects every client, lifts every seal. */
 void server_delete(struct server **srv);
-/* Binds and listens; 0 or -errno (logged). */
+/* Binds and listens, on RDMA and on the admin socket; 0 or -errno (logged). */
 int server_listen(struct server *srv);
 int server_run(struct server *srv);
 

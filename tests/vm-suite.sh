@@ -13,7 +13,13 @@ if [ -n "${SEALMR_VM:-}" ]; then
 fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-"$top_srcdir/tests/vm/run" "tests/integration/run-all '$top_builddir'" 2> >(tee "$out" >&2)
+# The soak's length (scripts/check shortens it in its sanitizer pass).
+soak=
+case ${SEALMR_SOAK_SECONDS:-} in
+''|*[!0-9]*) ;;
+*) soak="SEALMR_SOAK_SECONDS=$SEALMR_SOAK_SECONDS " ;;
+esac
+"$top_srcdir/tests/vm/run" "${soak}tests/integration/run-all '$top_builddir'" 2> >(tee "$out" >&2)
 rc=$?
 sleep 0.2
 if [ "$rc" = 125 ]; then

@@ -89,7 +89,9 @@ void conn_drive(struct sealmr_conn *c, enum conn_event ev, int err, const char *
 
 int conn_not_connected(struct sealmr_conn *c)
 {
-	return conn_err(c, -ENOTCONN, "not connected to sealmrd at %s: %s", c->where,
+	/* A link that is down is worth its own errno: it may come back. */
+	return conn_err(c, c->broken_err == -ENETDOWN ? -ENETDOWN : -ENOTCONN,
+			"not connected to sealmrd at %s: %s", c->where,
 			c->broken_why[0] ? c->broken_why : "the connection is closed");
 }
 
@@ -417,6 +419,7 @@ err_delete_ep:
 int conn_ensure(struct sealmr_conn *c)
 {
 	char why[CONN_ERRMSG_MAX];
+	unsigned reopened, lost;
 	int rc;
 
 	if (c->state == CONN_ESTABLISHED)
@@ -438,8 +441,12 @@ int conn_ensure(struct sealmr_conn *c)
 		return conn_err(c, rc, "%s (reconnecting after: %s)", msg, why);
 	}
 	c->reconnecting = true;
-	grant_reopen_all(c);
+	grant_reopen_all(c, &reopened, &lost);
 	c->reconnecting = false;
+	LOG_INFO("sealmr %s: reconnected after: %s; %u grants re-opened, %u lost", c->where, why,
+		 reopened, lost);
+	if (c->reconnect_fn)
+		c->reconnect_fn(c, reopened, lost, c->reconnect_arg);
 	return c->state == CONN_ESTABLISHED ? 0 : conn_not_connected(c);
 }
 

@@ -21,6 +21,10 @@
 #include "sealmr-internal.h"
 
 #define EVENT_POLL_BATCH 32
+/* Longest sleep before the port's state is looked at again: a link that
+ * went down must fail the waiting operation now, not after the RC retries
+ * run out (seconds). */
+#define EVENT_PORT_CHECK_MS 250
 
 static int event_nonblock(int fd)
 {
@@ -190,6 +194,29 @@ static void event_on_cq_channel(struct sealmr_conn *c)
 		LOG_DEBUG("sealmr %s: ibv_req_notify_cq: %s", c->where, strerror(rc));
 }
 
+/* Asynchronous port events go to whichever connection of the process reads
+ * the device's async fd first; the port's state is what every connection on
+ * it can look at for itself. */
+bool conn_check_port(struct sealmr_conn *c)
+{
+	struct ibv_port_attr pa;
+	char why[CONN_ERRMSG_MAX];
+
+	if (c->state == CONN_IDLE || !c->id || !c->verbs)
+		return false;
+	if (ibv_query_port(c->verbs, c->id->port_num, &pa) || pa.state == IBV_PORT_ACTIVE)
+		return false;
+	snprintf(why, sizeof(why), "port %u of %s is %s: its network interface is down or lost "
+		 "its link", c->id->port_num, ibv_get_device_name(c->verbs->device),
+		 ibv_port_state_str(pa.state));
+	conn_drive(c, CONN_EV_FAILED, -ENETDOWN, why);
+	/* Broken already by the failure the dead link caused: the link is the
+	 * reason worth telling. */
+	c->broken_err = -ENETDOWN;
+	snprintf(c->broken_why, sizeof(c->broken_why), "%s", why);
+	return true;
+}
+
 int conn_progress(struct sealmr_conn *c, int timeout_ms)
 {
 	/* Not the epoll fd: its eventfd stays readable while the ring holds
@@ -205,8 +232,14 @@ int conn_progress(struct sealmr_conn *c, int timeout_ms)
 	/* Whatever is already there first: no sleep while work waits. */
 	n = event_poll_cq(c);
 	if (n == 0 && timeout_ms != 0) {
-		if (poll(pfd, 2, timeout_ms) < 0 && errno != EINTR)
+		int slice = timeout_ms < 0 || timeout_ms > EVENT_PORT_CHECK_MS ? EVENT_PORT_CHECK_MS
+									  : timeout_ms;
+		int ready = poll(pfd, 2, slice);
+
+		if (ready < 0 && errno != EINTR)
 			return conn_err(c, -errno, "poll: %s", strerror(errno));
+		if (ready == 0 && c->state == CONN_ESTABLISHED)
+			conn_check_port(c);
 	}
 	event_on_cm(c);
 	event_on_cq_channel(c);
@@ -240,6 +273,12 @@ void conn_run_revoke_cbs(struct sealmr_conn *c)
 int sealmr_fd(const struct sealmr_conn *c)
 {
 	return c ? c->epfd : -EINVAL;
+}
+
+void sealmr_set_reconnect_cb(struct sealmr_conn *c, sealmr_reconnect_fn fn, void *arg)
+{
+	c->reconnect_fn = fn;
+	c->reconnect_arg = arg;
 }
 
 void sealmr_set_revoke_cb(struct sealmr_conn *c, sealmr_revoke_fn fn, void *arg)

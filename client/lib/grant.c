@@ -167,10 +167,11 @@ void sealmr_grant_get_info(const struct sealmr_grant *g, struct sealmr_grant_inf
 			     ((g->g.flush & PROTO_FLUSH_RDMA_FLUSH) ? SEALMR_FLUSH_RDMA_FLUSH : 0);
 }
 
-void grant_reopen_all(struct sealmr_conn *c)
+void grant_reopen_all(struct sealmr_conn *c, unsigned *reopened, unsigned *lost)
 {
 	struct sealmr_grant *g;
 
+	*reopened = *lost = 0;
 	TAILQ_FOREACH(g, &c->grants, entry) {
 		char what[PROTO_NAME_MAX + 32];
 		uint64_t old = g->g.grant_id;
@@ -185,11 +186,13 @@ void grant_reopen_all(struct sealmr_conn *c)
 			snprintf(text, sizeof(text), "cannot be re-opened after a reconnect: %.200s",
 				 c->errmsg);
 			grant_revoke(g, PROTO_REVOKE_ADMIN, text);
+			(*lost)++;
 			continue;
 		}
 		LOG_DEBUG("sealmr %s: grant %llu re-opened as %llu", c->where,
 			  (unsigned long long)old, (unsigned long long)g->g.grant_id);
 		g->revoked = false;
+		(*reopened)++;
 	}
 }
 

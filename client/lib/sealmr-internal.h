@@ -168,6 +168,8 @@ struct sealmr_conn {
 	struct grant_list grants;
 	struct grant_list revoked; /* callbacks due */
 	bool reconnecting;
+	sealmr_reconnect_fn reconnect_fn;
+	void *reconnect_arg;
 	sealmr_revoke_fn revoke_fn;
 	void *revoke_arg;
 	bool in_revoke_cb;
@@ -216,6 +218,9 @@ int conn_elapsed_ms(const struct timespec *t0);
  * then handles rdma_cm events and work completions. Returns how many
  * completions were handled or -errno. */
 int conn_progress(struct sealmr_conn *c, int timeout_ms);
+/* True if the connection's port is not active; the connection is then
+ * broken with -ENETDOWN and a reason naming the port. */
+bool conn_check_port(struct sealmr_conn *c);
 /* Runs the revoke callbacks that are due, outside any completion handling. */
 void conn_run_revoke_cbs(struct sealmr_conn *c);
 int event_setup(struct sealmr_conn *c);
@@ -238,7 +243,7 @@ int ctrl_call(struct sealmr_conn *c, struct proto_msg *req, uint16_t want,
 
 /* grant.c */
 /* Re-opens every grant after a reconnect; those that fail are revoked. */
-void grant_reopen_all(struct sealmr_conn *c);
+void grant_reopen_all(struct sealmr_conn *c, unsigned *reopened, unsigned *lost);
 struct sealmr_grant *grant_find(struct sealmr_conn *c, uint64_t id);
 void grant_revoke(struct sealmr_grant *g, unsigned reason, const char *text);
 void grant_free_all(struct sealmr_conn *c);

@@ -116,8 +116,14 @@ static int xfer_wc_status(struct sealmr_conn *c, const struct ibv_wc *wc, uint64
 {
 	if (wc->status == IBV_WC_SUCCESS)
 		return 0;
-	if (wc->status == IBV_WC_WR_FLUSH_ERR)
-		return -ENOTCONN; /* the connection broke first */
+	if (wc->status == IBV_WC_WR_FLUSH_ERR) {
+		/* The connection broke first. If the kernel, not we, moved the QP
+		 * to the error state, nothing else will tell the state machine. */
+		if (c->state == CONN_ESTABLISHED)
+			conn_drive(c, CONN_EV_FAILED, -ENOTCONN,
+				   "the queue pair was flushed: its link or its peer went away");
+		return -ENOTCONN;
+	}
 	return xfer_wc_err(c, wc, grant_id);
 }
 
@@ -251,7 +257,10 @@ static int xfer_sync_range(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 	}
 	if (r.mr)
 		ibv_dereg_mr(r.mr);
-	/* Flushed chunks only say the connection broke: say why. */
+	/* Flushed chunks only say the connection broke: say why. A link that
+	 * went down is the cause worth naming over any completion status. */
+	if (r.err && conn_check_port(c))
+		return conn_not_connected(c);
 	return r.err == -ENOTCONN ? conn_not_connected(c) : r.err;
 }
 

@@ -150,6 +150,12 @@ int sealmr_fetch_add(struct sealmr_grant *grant, uint64_t off, uint64_t add, uin
 typedef void (*sealmr_revoke_fn)(struct sealmr_grant *grant, unsigned reason,
 				 const char *text, void *arg);
 void sealmr_set_revoke_cb(struct sealmr_conn *conn, sealmr_revoke_fn fn, void *arg);
+/* With opts.reconnect, called after the connection came back (a daemon
+ * restart, a link that returned): reopened grants work again, under new
+ * grant ids and rkeys; lost ones were also reported to the revoke callback. */
+typedef void (*sealmr_reconnect_fn)(struct sealmr_conn *conn, unsigned reopened,
+				    unsigned lost, void *arg);
+void sealmr_set_reconnect_cb(struct sealmr_conn *conn, sealmr_reconnect_fn fn, void *arg);
 /* Handles waiting control messages (revokes) without blocking. */
 int sealmr_process(struct sealmr_conn *conn);
 

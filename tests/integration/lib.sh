@@ -40,7 +40,7 @@ free_port() { # a TCP/RDMA port nobody listens on
 
 # daemon_start NAME CONF_BODY: writes $PWD/NAME.conf ([sealmrd] section made
 # here, exports from CONF_BODY), starts sealmrd in the foreground, waits until
-# it listens. Sets PORT, DPID, STATE, DLOG.
+# it listens. Sets PORT, DPID, STATE, DLOG. LISTEN_ADDR overrides the address.
 daemon_start() {
 	local name=$1 body=$2
 	PORT=$(free_port)
@@ -49,7 +49,7 @@ daemon_start() {
 	mkdir -p "$STATE"
 	cat > "$PWD/$name.conf" <<CONF
 [sealmrd]
-listen = $RDMA_ADDR:$PORT
+listen = ${LISTEN_ADDR:-$RDMA_ADDR}:$PORT
 state_dir = $STATE
 admin_socket = $STATE/admin.sock
 log_level = info

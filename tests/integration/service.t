@@ -27,12 +27,17 @@ A=$RDMA_ADDR:$PORT
 coproc HOLD { $RAW $RDMA_ADDR $PORT hold a 16777216; }
 read -r word raddr rkey <&"${HOLD[0]}"
 is "$word" grant "client A holds a grant on 'a'"
-refused=0 tries=20
+# Each try is a new connection (its own PD) using the access A was granted:
+# RDMA READs and, every other try, RDMA WRITEs of 0xa5 bytes.
+refused=0 tries=100
 for i in $(seq $tries); do
-	out=$($RAW $RDMA_ADDR $PORT read $raddr $rkey 4096)
-	case $out in *"remote access error"*|*"REM_ACCESS"*) refused=$((refused + 1)) ;; *) diag "try $i: $out" ;; esac
+	op=read; [ $((i % 2)) = 0 ] && op=write
+	out=$($RAW $RDMA_ADDR $PORT $op $raddr $rkey 4096)
+	case $out in *"remote access error"*|*"REM_ACCESS"*) refused=$((refused + 1)) ;; *) diag "try $i ($op): $out" ;; esac
 done
+diag "rkey isolation: $refused of $tries (reads and writes on other connections with A's rkey and address: remote access error)"
 is "$refused" $tries "client B with A's rkey and address: remote access error, $refused of $tries"
+cmp -s <(head -c 1M $F) <(head -c 1M orig); ok "B's refused writes changed no byte of A's range" test $? = 0
 is "$($RAW $RDMA_ADDR $PORT read $raddr $((rkey ^ 0x100)) 4096)" "remote access error" \
 	"a guessed rkey on B's connection: remote access error"
 exec {HOLD[1]}>&-

@@ -9,6 +9,8 @@
  *   rawclient ADDR PORT read RADDR RKEY N  RDMA READ N bytes at RADDR/RKEY
  *                                         on this connection's QP, print
  *                                         "ok" or the completion status
+ *   rawclient ADDR PORT write RADDR RKEY N the same with an RDMA WRITE of N
+ *                                         bytes of 0xa5
  *   rawclient ADDR PORT garbage COUNT SEED send COUNT malformed messages,
  *                                         print how many ERROR replies came
  *                                         back before the daemon hung up
@@ -116,14 +118,18 @@ static int cmd_hold(struct raw *r, const char *export, uint64_t len)
 	return 0;
 }
 
-static int cmd_read(struct raw *r, uint64_t raddr, uint32_t rkey, size_t len)
+static int cmd_read(struct raw *r, uint64_t raddr, uint32_t rkey, size_t len, int write)
 {
 	char *dst = malloc(len);
 	struct ibv_mr *mr = ibv_reg_mr(r->id->pd, dst, len, IBV_ACCESS_LOCAL_WRITE);
 	struct ibv_wc wc;
+	int rc;
 
-	if (!mr || rdma_post_read(r->id, NULL, dst, len, mr, 0, raddr, rkey) ||
-	    rdma_get_send_comp(r->id, &wc) <= 0) {
+	if (dst)
+		memset(dst, 0xa5, len);
+	rc = !mr ? -1 : write ? rdma_post_write(r->id, NULL, dst, len, mr, 0, raddr, rkey)
+			      : rdma_post_read(r->id, NULL, dst, len, mr, 0, raddr, rkey);
+	if (rc || rdma_get_send_comp(r->id, &wc) <= 0) {
 		printf("post failed\n");
 		return 1;
 	}
@@ -180,14 +186,14 @@ int main(int argc, char **argv)
 
 	if (argc < 4 || raw_connect(&r, argv[1], argv[2])) {
 		fprintf(stderr, "usage: rawclient ADDR PORT hold EXPORT LEN | read RADDR RKEY N | "
-				"garbage COUNT SEED\n");
+				"write RADDR RKEY N | garbage COUNT SEED\n");
 		return 2;
 	}
 	if (!strcmp(argv[3], "hold") && argc == 6)
 		return cmd_hold(&r, argv[4], strtoull(argv[5], NULL, 0));
-	if (!strcmp(argv[3], "read") && argc == 7)
+	if ((!strcmp(argv[3], "read") || !strcmp(argv[3], "write")) && argc == 7)
 		return cmd_read(&r, strtoull(argv[4], NULL, 0), (uint32_t)strtoul(argv[5], NULL, 0),
-				strtoul(argv[6], NULL, 0));
+				strtoul(argv[6], NULL, 0), argv[3][0] == 'w');
 	if (!strcmp(argv[3], "garbage") && argc == 6)
 		return cmd_garbage(&r, atoi(argv[4]), (unsigned)atoi(argv[5]));
 	return 2;
