@@ -38,6 +38,7 @@ struct seal_file {
 	bool ours;         /* we set FS_IMMUTABLE_FL (and journalled it) */
 	bool rdonly;       /* immutable before: opened read-only, never changed */
 	bool lost;         /* changed behind our back, reported */
+	bool leased;       /* guarded by a write lease instead of the flag */
 	struct seal *seals;
 };
 

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,8 +51,11 @@ static void seal_file_check(const struct seal_file *f, char *why)
 	int flags, rc;
 
 	why[0] = '\0';
-	rc = seal_get_flags(f->fd, &flags);
-	if (rc < 0)
+	if (f->leased) {
+		/* A lease being broken reads as the type it is broken to. */
+		if (fcntl(f->fd, F_GETLEASE) != F_WRLCK)
+			seal_why_add(why, "another process opened it (its write lease was broken)");
+	} else if ((rc = seal_get_flags(f->fd, &flags)) < 0)
 		seal_why_add(why, "cannot read its flags: %s", strerror(-rc));
 	else if (!(flags & FS_IMMUTABLE_FL))
 		seal_why_add(why, "its immutable flag was cleared behind the seal");
@@ -84,6 +88,10 @@ static void seal_file_verify(struct seal_file *f, const char *via)
 	for (struct seal *s = f->seals; s; s = s->next)
 		n++;
 	LOG_WARN("seal: %s changed under %u seal(s), seen by %s: %s", f->path, n, via, why);
+	/* The opener waits in the kernel until the lease goes: it goes now,
+	 * the grants being revoked below. */
+	if (f->leased && fcntl(f->fd, F_SETLEASE, F_UNLCK) < 0)
+		LOG_WARN("seal: %s: F_SETLEASE(F_UNLCK): %s", f->path, strerror(errno));
 	f->refs++; /* the callbacks may delete every seal on f */
 	for (;;) {
 		struct seal *s = f->seals;

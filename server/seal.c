@@ -175,6 +175,8 @@ void seal_file_put(struct seal_file *f)
 	}
 	if (f->ours && (f->lost || rc == 0))
 		journal_remove(reg->journal, f->dev, f->ino);
+	if (f->leased && fcntl(f->fd, F_SETLEASE, F_UNLCK) < 0 && !f->lost)
+		LOG_WARN("seal: %s: F_SETLEASE(F_UNLCK): %s", f->path, strerror(errno));
 	if (f->wd >= 0)
 		inotify_rm_watch(reg->ino_fd, f->wd);
 	for (pp = &reg->files; *pp; pp = &(*pp)->next) {
@@ -192,7 +194,8 @@ void seal_file_put(struct seal_file *f)
  * every store and every RDMA write into a fault. Let the kernel store the
  * first byte's own value through the freshly written-back mapping (a pipe
  * read into it, which reports EFAULT instead of raising SIGBUS). Only on a
- * file's first seal, before anything can be registered over it.
+ * file's first seal, before anything can be registered over it; -EOPNOTSUPP
+ * (unlogged) sends the caller to seal_file_lease.
  */
 static int seal_probe_write(struct seal *s, char *err, size_t errlen)
 {
@@ -206,14 +209,51 @@ static int seal_probe_write(struct seal *s, char *err, size_t errlen)
 			       strerror(errno));
 		goto out_close;
 	}
-	if (read(p[0], s->addr, 1) != 1)
-		rc = SEAL_FAIL(-EOPNOTSUPP, err, errlen,
-			       "%s: this file system refuses stores through a mapping of an immutable file (%s; ext4 without DAX does), so a writable seal cannot work here; export it read-only, or from fs-dax or tmpfs",
-			       path, strerror(errno));
+	/* Not logged: the caller guards the file with a lease instead. */
+	if (read(p[0], s->addr, 1) != 1) {
+		seal_errf(err, errlen, "%s: this file system refuses stores through a mapping of an immutable file (%s)",
+			  path, strerror(errno));
+		rc = -EOPNOTSUPP;
+	}
 out_close:
 	close(p[0]);
 	close(p[1]);
 	return rc;
+}
+
+/*
+ * The page-cache guard where the flag cannot work (seal_probe_write): a write
+ * lease, which the kernel breaks when anyone else opens the file, before the
+ * open returns. No signal: the lease's owner is cleared so that a library
+ * user does not die of SIGIO; the periodic check sees the break (F_GETLEASE)
+ * and the opener waits at most that long.
+ */
+static int seal_file_lease(struct seal_file *f, char *err, size_t errlen)
+{
+	int rc = seal_set_immutable(f->fd, false);
+
+	if (rc < 0)
+		return SEAL_FAIL(rc, err, errlen, "%s: cannot lift the immutable flag: %s", f->path,
+				 strerror(-rc));
+	journal_remove(f->reg->journal, f->dev, f->ino);
+	f->ours = false;
+	if (fcntl(f->fd, F_SETLEASE, F_WRLCK) < 0) {
+		rc = -errno;
+		if (rc == -EAGAIN || rc == -EBUSY)
+			return SEAL_FAIL(-EBUSY, err, errlen,
+					 "%s: open in another process: on this file system a writable page-cache seal is guarded by a write lease, which needs sealmrd to be the file's only opener",
+					 f->path);
+		return SEAL_FAIL(rc == -EPERM ? -EACCES : rc, err, errlen,
+				 "%s: F_SETLEASE(F_WRLCK): %s (a lease needs the file's owner or CAP_LEASE)",
+				 f->path, strerror(-rc));
+	}
+	if (fcntl(f->fd, F_SETOWN, 0) < 0)
+		LOG_WARN("seal: %s: F_SETOWN 0: %s; a lease break will raise SIGIO", f->path,
+			 strerror(errno));
+	f->leased = true;
+	LOG_NOTICE("seal: %s: this file system refuses stores to an immutable file; guarded by a write lease instead (whoever opens it breaks the lease and its grants are revoked)",
+		   f->path);
+	return 0;
 }
 
 int seal_new(struct seal_registry *reg, const struct seal_params *params, struct seal **out,
@@ -257,6 +297,11 @@ int seal_new(struct seal_registry *reg, const struct seal_params *params, struct
 			goto err_unmap;
 		if (s->writable) {
 			rc = seal_probe_write(s, err, errlen);
+			if (rc == -EOPNOTSUPP && s->mode == SEAL_MODE_PAGECACHE) {
+				rc = seal_file_lease(f, err, errlen);
+				if (rc == 0)
+					rc = seal_probe_write(s, err, errlen);
+			}
 			if (rc < 0)
 				goto err_stop_file;
 		}

@@ -62,15 +62,18 @@ void seal_registry_process(struct seal_registry *reg);
 void seal_registry_verify(struct seal_registry *reg);
 
 /*
- * Seals params->offset .. +length of params->path. Errors:
+ * Seals params->offset .. +length of params->path. A writable page-cache seal
+ * on a file system that refuses stores through a mapping of an immutable
+ * file (ext4 without DAX) is guarded by a write lease instead of the flag:
+ * another process that opens the file breaks it, and the periodic check then
+ * reports the file changed (its grants are revoked) and lets the opener in.
+ * Errors:
  * -EACCES  no write access to the file, or no CAP_LINUX_IMMUTABLE
  * -EINVAL  a private mapping, a zero or unaligned range
- * -EOPNOTSUPP  not on a DAX file system (mode dax), or a writable seal where
- *          the file system refuses stores to an immutable file (ext4 without
- *          DAX: SIGBUS from page_mkwrite; read-only seals work there)
+ * -EOPNOTSUPP  not on a DAX file system (mode dax)
  * -ETXTBSY a shared (reflinked) extent in the range and unshare is off
  * -ENOSPC  the range cannot be allocated
- * -EBUSY   another process has the file open for write (on xfs such a
+ * -EBUSY   another process has the file open (a leased seal), or open for write (on xfs such a
  *          writer could still write and truncate the immutable file), or a
  *          change was seen under an earlier seal of the file that is still held
  * and what open, fallocate, mmap or the flag ioctl return.

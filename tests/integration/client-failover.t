@@ -6,29 +6,7 @@
 # fails the client on it fast with ENETDOWN, while a client on another RDMA
 # device keeps working and the daemon keeps serving.
 . "$SEALMR_TOP_SRCDIR/tests/integration/lib.sh"
-HOLDER=$TOOLS/holder
 
-# holder_start NAME ARGS...: a holder on two fifos; ask NAME "CMD" prints its answer.
-declare -A HIN HOUT HPID
-holder_start() {
-	local name=$1 w r; shift
-	mkfifo "$name.in" "$name.out"
-	"$HOLDER" "$@" < "$name.in" > "$name.out" 2>&1 &
-	HPID[$name]=$!
-	exec {w}> "$name.in" {r}< "$name.out"
-	HIN[$name]=$w HOUT[$name]=$r
-}
-ask() { # ask NAME CMD: the answer line, callback lines before it on stderr
-	local name=$1 line
-	echo "$2" >&${HIN[$name]}
-	while IFS= read -r -t 60 line <&${HOUT[$name]}; do
-		case $line in
-		ok*|err*) echo "$line"; return 0 ;;
-		*) echo "$line" >&2 ;;
-		esac
-	done
-	echo "no answer"
-}
 ms_of() { echo "$1" | awk '$1 == "ok" { print $2 } $1 == "err" { print $3 }'; }
 
 f=/mnt/dax-xfs/failover-$$

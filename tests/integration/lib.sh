@@ -86,4 +86,26 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 is_immutable() { lsattr -d "$1" 2>/dev/null | cut -d' ' -f1 | grep -q i; }
 
+# holder_start NAME ARGS...: a holder on two fifos; ask NAME "CMD" prints its answer.
+declare -A HIN HOUT HPID
+holder_start() {
+	local name=$1 w r; shift
+	mkfifo "$name.in" "$name.out"
+	"$TOOLS/holder" "$@" < "$name.in" > "$name.out" 2>&1 &
+	HPID[$name]=$!
+	exec {w}> "$name.in" {r}< "$name.out"
+	HIN[$name]=$w HOUT[$name]=$r
+}
+ask() { # ask NAME CMD: the answer line, callback lines before it on stderr
+	local name=$1 line
+	echo "$2" >&${HIN[$name]}
+	while IFS= read -r -t 60 line <&${HOUT[$name]}; do
+		case $line in
+		ok*|err*) echo "$line"; return 0 ;;
+		*) echo "$line" >&2 ;;
+		esac
+	done
+	echo "no answer"
+}
+
 finish() { exit $((failures > 0)); }

@@ -48,7 +48,7 @@ restart() { # restart ROUND: the same configuration and state directory
 }
 lines() { local n; n=$(grep -cE '^[0-9]+ [0-9]+ [0-9a-f]{64}$' "$1" 2>/dev/null); echo "${n:-0}"; }
 
-total=0 lost=0 stale=0 sealed_at_kill=0 lifted=0 served=0 exited=0 spot=0 spot_ok=0
+total=0 lost=0 stale=0 streaming=0 sealed_at_kill=0 lifted=0 served=0 exited=0 spot=0 spot_ok=0
 for r in $(seq $ROUNDS); do
 	pids=()
 	for w in 0 1 2; do
@@ -56,20 +56,26 @@ for r in $(seq $ROUNDS); do
 		pids+=($!)
 	done
 	# Kill while all three are in their streams of write-and-flush.
-	for _ in $(seq 300); do
+	for _ in $(seq 900); do
 		[ "$(lines w0.$r.out)" -ge 3 ] && [ "$(lines w1.$r.out)" -ge 3 ] &&
 			[ "$(lines w2.$r.out)" -ge 3 ] && break
 		sleep 0.1
 	done
 	sleep 0.$((2 + RANDOM % 7))
+	[ "$(lines w0.$r.out)" -ge 3 ] && [ "$(lines w1.$r.out)" -ge 3 ] &&
+		[ "$(lines w2.$r.out)" -ge 3 ] && streaming=$((streaming + 1))
 	kill -KILL $DPID
 	wait $DPID 2>/dev/null
 	is_immutable $X && is_immutable $E && sealed_at_kill=$((sealed_at_kill + 1))
 	# The writers see the daemon go and fail; their records are final then.
+	for _ in $(seq 300); do
+		kill -0 ${pids[0]} 2>/dev/null || kill -0 ${pids[1]} 2>/dev/null ||
+			kill -0 ${pids[2]} 2>/dev/null || break
+		sleep 0.1
+	done
 	for i in 0 1 2; do
-		for _ in $(seq 200); do kill -0 ${pids[i]} 2>/dev/null || break; sleep 0.1; done
 		if kill -0 ${pids[i]} 2>/dev/null; then
-			diag "round $r: writer $i still running 20 s after the daemon died"
+			diag "round $r: writer $i still running 30 s after the daemon died"
 			kill -KILL ${pids[i]}
 		fi
 		wait ${pids[i]} && diag "round $r: writer $i exited 0" || exited=$((exited + 1))
@@ -110,6 +116,7 @@ done
 
 diag "daemon kill -9: $ROUNDS rounds, $total flushed ranges, $lost lost, $stale stale seals"
 like "$total" '^[1-9][0-9]*$' "$total ranges were flushed and recorded over $ROUNDS rounds"
+is "$streaming" $ROUNDS "at each kill all three writers had flushed ranges and were writing on"
 is "$lost" 0 "every flushed range is intact on the file after each kill and restart"
 is "$spot_ok" "$spot" "dd and sha256sum agree on $spot_ok of $spot sampled ranges"
 is "$sealed_at_kill" $ROUNDS "at each kill both files were sealed (immutable) by the writers' grants"

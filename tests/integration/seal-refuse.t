@@ -53,11 +53,20 @@ like "$(cat "$ST_OUT")" "not on a DAX file system.*set mode = pagecache in the e
 	"/mnt/nodax: mode dax: message says to use mode = pagecache"
 is "$(size "$f")" 1048576 "/mnt/nodax: mode dax refusal did not extend the file"
 # ext4 refuses write faults on an immutable page-cache file (SIGBUS from
-# page_mkwrite): a writable page-cache seal there is refused, read-only works.
-st_refuse 95 "/mnt/nodax: writable page-cache seal on ext4" seal --mode pagecache "$f" 0 1M
-like "$(cat "$ST_OUT")" "refuses stores through a mapping of an immutable file" \
-	"/mnt/nodax: writable page-cache: message says why"
-nok "/mnt/nodax: refused writable seal left no flag" is_immutable "$f"
+# page_mkwrite): a writable page-cache seal there is guarded by a write lease
+# instead, which any other open breaks; the opener waits for the seal's
+# holder to notice (at most its 1 s check), and the seal reports a change.
+ok "/mnt/nodax: writable page-cache seal on ext4 works" st_start rw --state "$shared/rw" seal --mode pagecache "$f" 0 1M
+like "$(cat "$ST_LOG")" "guarded by a write lease instead" "/mnt/nodax: the log says a write lease guards it"
+t0=$(date +%s%N)
+head -c 1 "$f" > /dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
+diag "/mnt/nodax: a third party's open waited $ms ms for the lease to go"
+ok "/mnt/nodax: a third party's open went through within 5 s" test $ms -lt 5000
+st_wait '^changed' 10
+like "$(grep -m1 '^changed' "$ST_OUT")" "write lease was broken" "/mnt/nodax: the broken lease is reported as a change under the seal"
+ok "/mnt/nodax: leased seal released cleanly" st_stop
+nok "/mnt/nodax: a leased seal never set the flag" is_immutable "$f"
 ok "/mnt/nodax: read-only page-cache seal works" st_start ro --state "$shared/ro" seal --mode pagecache --readonly "$f" 0 1M
 ok "/mnt/nodax: read-only seal sets the flag" is_immutable "$f"
 ok "/mnt/nodax: read-only seal released cleanly" st_stop

@@ -45,7 +45,7 @@ static int fw_write(const char *target, const char *export, uint64_t off, uint64
 {
 	struct sealmr_conn_opts opts = { .timeout_ms = 30000 }; /* a loaded test VM */
 	char host[256], hex[SHA256_HEX_LEN], *port;
-	struct sealmr_conn *conn;
+	struct sealmr_conn *conn = NULL;
 	struct sealmr_grant *g;
 	unsigned char *buf = malloc(FW_CHUNK_MAX);
 	uint64_t cur = 0, rnd = seed * 2654435761u + 1;
@@ -60,12 +60,12 @@ static int fw_write(const char *target, const char *export, uint64_t off, uint64
 	rc = sealmr_connect(host, port ? (uint16_t)atoi(port) : 0, &opts, &conn);
 	if (rc) {
 		fprintf(stderr, "flushwriter: %s\n", sealmr_errmsg(NULL));
-		return 3;
+		goto err_free;
 	}
 	rc = sealmr_open(conn, export, off, len, SEALMR_WRITE, &g);
 	if (rc) {
 		fprintf(stderr, "flushwriter: open: %s\n", sealmr_errmsg(conn));
-		return 3;
+		goto err_disconnect;
 	}
 	for (;;) {
 		size_t n = (size_t)(fw_rand(&rnd) % FW_CHUNK_MAX) + 1;
@@ -83,7 +83,7 @@ static int fw_write(const char *target, const char *export, uint64_t off, uint64
 		if (rc) {
 			fprintf(stderr, "flushwriter: %s [%" PRIu64 ", +%zu): %s\n", export,
 				off + cur, n, sealmr_errmsg(conn));
-			return 3;
+			goto err_disconnect;
 		}
 		sha256_hex(buf, n, hex);
 		printf("%" PRIu64 " %zu %s\n", off + cur, n, hex);
@@ -94,6 +94,12 @@ static int fw_write(const char *target, const char *export, uint64_t off, uint64
 		" bytes; waiting\n", export, off, len, cur);
 	for (;;)
 		pause();
+
+err_disconnect:
+	sealmr_disconnect(&conn); /* and the grant */
+err_free:
+	free(buf);
+	return 3;
 }
 
 static int fw_verify(const char *file)

@@ -2,6 +2,7 @@
 /*
  * soakclient: one client of the soak test. It owns [OFFSET, +LENGTH) of an
  * export and keeps a copy of what that range must hold; for SECONDS it
+ * (counted from when its whole range is written, then "ready" on stderr)
  * writes random bytes at random places (flushing some), reads random
  * places back and compares them with its copy, flushes, closes and
  * re-opens its grant, and disconnects and reconnects.
@@ -14,8 +15,9 @@
  * access error, ENOENT while the export is gone, EBADF for a grant revoked
  * before the client heard of it) counts as a revoke, and
  * the client reconnects, re-opens when the export is back, and rewrites
- * the range it was writing when the revoke came. A mismatch on a read back
- * is always an error.
+ * the range it was writing when the revoke came; it runs on past SECONDS
+ * (up to 120 s) until at least one revoke has hit it. A mismatch on a read
+ * back is always an error.
  *
  * At the end it flushes its whole range, reads it all back and prints
  *   ops N errors N verified BYTES revokes N reopens N reconnects N sha256 HEX
@@ -241,8 +243,8 @@ static int soak_op(struct soak *s)
 
 static int soak_run(struct soak *s, double seconds)
 {
-	double end = soak_now() + seconds;
 	char hex[SHA256_HEX_LEN];
+	double end;
 	int rc;
 
 	/* First the whole range, so that every byte of it is known. */
@@ -258,7 +260,12 @@ static int soak_run(struct soak *s, double seconds)
 		if (soak_recover(s))
 			return 3;
 	}
-	while (soak_now() < end) {
+	/* The clock starts once the range is known, however slow the start. */
+	fprintf(stderr, "soakclient %s@%" PRIu64 ": ready\n", s->export, s->off);
+	end = soak_now() + seconds;
+	/* A revocable client goes on (up to 120 s more) until a revoke hit it. */
+	while (soak_now() < end ||
+	       (s->revocable && !s->revokes && !s->revoke_cbs && soak_now() < end + 120)) {
 		rc = soak_op(s);
 		s->ops++;
 		if (rc) {
@@ -266,6 +273,11 @@ static int soak_run(struct soak *s, double seconds)
 			if (soak_recover(s))
 				return 3;
 		}
+	}
+	if (s->revocable && !s->revokes && !s->revoke_cbs) {
+		fprintf(stderr, "soakclient %s@%" PRIu64 ": no revoke in %.0f s\n", s->export,
+			s->off, seconds + 120);
+		s->errors++;
 	}
 	/* The end: all of it durable and read back. */
 	for (;;) {
@@ -290,6 +302,7 @@ int main(int argc, char **argv)
 {
 	struct soak s = { 0 };
 	char *port;
+	int rc;
 
 	if (argc < 7 || argc > 8 || (argc == 8 && strcmp(argv[7], "revocable"))) {
 		fprintf(stderr, "usage: soakclient HOST:PORT EXPORT OFFSET LENGTH SECONDS SEED "
@@ -311,7 +324,14 @@ int main(int argc, char **argv)
 	s.buf = malloc(SOAK_IO_MAX);
 	if (!s.len || !s.copy || !s.buf) {
 		fprintf(stderr, "soakclient: bad length or out of memory\n");
+		free(s.copy);
+		free(s.buf);
 		return 2;
 	}
-	return soak_run(&s, strtod(argv[5], NULL));
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	rc = soak_run(&s, strtod(argv[5], NULL));
+	sealmr_disconnect(&s.conn);
+	free(s.copy);
+	free(s.buf);
+	return rc;
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -223,21 +224,46 @@ static void seal_new__immutable_before_stays_immutable(void **state)
 	seal_test_chattr(t->file, false);
 }
 
-static void seal_new__writable_where_stores_fault_is_eopnotsupp(void **state)
+static void rt_changed(struct seal *seal, const char *why, void *arg)
+{
+	struct rt *t = arg;
+
+	t->calls++;
+	snprintf(t->why, sizeof(t->why), "%s", why);
+	if (t->delete_in_cb)
+		seal_delete(&seal);
+}
+
+/* ext4 without DAX faults stores through a mapping of an immutable file:
+ * the seal is guarded by a write lease, which any other open breaks. */
+static void seal_new__writable_where_stores_fault_takes_a_lease(void **state)
 {
 	struct rt *t = RT_GET(state);
 	struct seal_params p = rt_params(t, 0, 64 * KiB);
 	struct seal *s = NULL;
 	struct statfs sfs;
+	int fd;
 
 	if (statfs(t->dir, &sfs) < 0 || sfs.f_type != EXT4_MAGIC)
 		skip();
 	p.writable = true;
-	assert_int_equal(seal_new(t->reg, &p, &s, t->err, sizeof(t->err)), -EOPNOTSUPP);
-	assert_non_null(strstr(t->err, "read-only"));
-	assert_null(s);
+	assert_int_equal(seal_new(t->reg, &p, &s, t->err, sizeof(t->err)), 0);
+	assert_false(rt_journalled(t)); /* a lease dies with its process */
+	memcpy(seal_addr(s), "lease", 5); /* a store does not fault */
+	seal_registry_set_changed_cb(t->reg, rt_changed, t);
+	seal_registry_verify(t->reg);
+	assert_int_equal(t->calls, 0);
+	fd = open(t->file, O_RDONLY | O_NONBLOCK);
+	assert_int_equal(fd, -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	seal_registry_verify(t->reg);
+	assert_int_equal(t->calls, 1);
+	assert_non_null(strstr(t->why, "write lease was broken"));
+	fd = open(t->file, O_RDONLY | O_NONBLOCK);
+	assert_true(fd >= 0); /* the lease went with the report */
+	close(fd);
+	seal_delete(&s);
 	assert_false(seal_test_immutable(t->file));
-	assert_false(rt_journalled(t));
 }
 
 static void seal_persist__writable_tmpfs_seal(void **state)
@@ -263,15 +289,6 @@ static void seal_persist__writable_tmpfs_seal(void **state)
 	assert_false(seal_test_immutable(t->file));
 }
 
-static void rt_changed(struct seal *seal, const char *why, void *arg)
-{
-	struct rt *t = arg;
-
-	t->calls++;
-	snprintf(t->why, sizeof(t->why), "%s", why);
-	if (t->delete_in_cb)
-		seal_delete(&seal);
-}
 
 static void seal_registry_verify__lost_flag_calls_back_once_per_seal(void **state)
 {
@@ -381,7 +398,7 @@ int main(void)
 		T(seal_delete__last_of_two_lifts_in_either_order),
 		T(seal_new__second_seal_past_eof_keeps_flag),
 		T(seal_new__immutable_before_stays_immutable),
-		T(seal_new__writable_where_stores_fault_is_eopnotsupp),
+		T(seal_new__writable_where_stores_fault_takes_a_lease),
 		cmocka_unit_test_setup_teardown(seal_persist__writable_tmpfs_seal, rt_setup_shm,
 						rt_teardown),
 		T(seal_registry_verify__lost_flag_calls_back_once_per_seal),
