@@ -453,10 +453,10 @@ int server_listen(struct server *srv)
 	rc = admin_new(srv, &srv->admin);
 	if (rc)
 		return rc;
-	LOG_NOTICE("listening on %s:%s%s%s, %u exports", cfg->listen_host, port,
+	LOG_NOTICE("listening on %s:%s%s%s%s, %u exports", cfg->listen_host, port,
 		   srv->listen_id->verbs ? " (" : "",
 		   srv->listen_id->verbs ? ibv_get_device_name(srv->listen_id->verbs->device) : "",
-		   srv->nexports);
+		   srv->listen_id->verbs ? ")" : "", srv->nexports);
 	return 0;
 }
 

@@ -89,8 +89,12 @@ void conn_drive(struct sealmr_conn *c, enum conn_event ev, int err, const char *
 
 int conn_not_connected(struct sealmr_conn *c)
 {
-	/* A link that is down is worth its own errno: it may come back. */
-	return conn_err(c, c->broken_err == -ENETDOWN ? -ENETDOWN : -ENOTCONN,
+	/* A link that is down is worth its own errno: it may come back. So is
+	 * a connection that died of a remote access error: the operation that
+	 * hit it may not be the one that reports it (async slots, a second
+	 * call), and the caller must still learn that a grant was refused. */
+	return conn_err(c, c->broken_err == -ENETDOWN || c->broken_err == -EACCES ? c->broken_err
+										  : -ENOTCONN,
 			"not connected to sealmrd at %s: %s", c->where,
 			c->broken_why[0] ? c->broken_why : "the connection is closed");
 }
