@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -90,7 +91,13 @@ static int rt_teardown(void **state)
 	return 0;
 }
 
-#define RT_GET(state) ({ struct rt *t_ = *(state); if (t_ == NULL) skip(); t_; })
+#define RT_GET(state)                                                              \
+	({                                                                         \
+		struct rt *t_ = *(state);                                          \
+		if (t_ == NULL)                                                    \
+			fail_msg("the test's setup failed (see the log above)");  \
+		t_;                                                                \
+	})
 
 static struct seal_params rt_params(const struct rt *t, uint64_t off, uint64_t len)
 {
@@ -245,7 +252,7 @@ static void seal_new__writable_where_stores_fault_takes_a_lease(void **state)
 	int fd;
 
 	if (statfs(t->dir, &sfs) < 0 || sfs.f_type != EXT4_MAGIC)
-		skip();
+		fail_msg("%s is not on ext4 without DAX, the file system this test is about", t->dir);
 	p.writable = true;
 	assert_int_equal(seal_new(t->reg, &p, &s, t->err, sizeof(t->err)), 0);
 	assert_false(rt_journalled(t)); /* a lease dies with its process */
