@@ -356,9 +356,12 @@ static int bench_sum(struct bench *bs, unsigned n, struct bench_stats *st)
 	}
 	nlat = nfirst = 0;
 	for (unsigned i = 0; i < n; i++) {
-		memcpy(lat + nlat, bs[i].lat_ns, bs[i].nlat * sizeof(*lat));
+		/* memcpy from NULL is undefined even for 0 bytes. */
+		if (bs[i].nlat)
+			memcpy(lat + nlat, bs[i].lat_ns, bs[i].nlat * sizeof(*lat));
 		nlat += bs[i].nlat;
-		memcpy(first + nfirst, bs[i].first_ns, bs[i].nfirst * sizeof(*first));
+		if (bs[i].nfirst)
+			memcpy(first + nfirst, bs[i].first_ns, bs[i].nfirst * sizeof(*first));
 		nfirst += bs[i].nfirst;
 	}
 	st->secs = end - start;

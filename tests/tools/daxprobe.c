@@ -193,7 +193,8 @@ static int server(const char *path, const char *addr, const char *port)
 	return 0;
 }
 
-static int client(const char *addr, const char *port)
+/* One connect attempt; everything it made is gone again when it fails. */
+static struct rdma_cm_id *client_connect(const char *addr, const char *port)
 {
 	struct rdma_addrinfo hints = { .ai_port_space = RDMA_PS_TCP }, *res;
 	struct ibv_qp_init_attr qa = { .cap = { .max_send_wr = 4, .max_recv_wr = 4,
@@ -201,62 +202,119 @@ static int client(const char *addr, const char *port)
 				       .sq_sig_all = 1 };
 	struct rdma_conn_param param = { .responder_resources = 4, .initiator_depth = 4,
 					 .retry_count = 7, .rnr_retry_count = 6 };
-	struct probe_priv priv;
-	struct rdma_cm_id *id;
-	struct ibv_mr *mr;
-	struct ibv_wc wc;
-	char *out = malloc(PROBE_LEN), *in = malloc(PROBE_LEN);
-	int tries = 0;
+	struct rdma_cm_id *id = NULL;
 
-	for (unsigned i = 0; i < PROBE_LEN; i++)
-		out[i] = probe_byte(i);
-	while (rdma_getaddrinfo(addr, port, &hints, &res) || rdma_create_ep(&id, res, NULL, &qa) ||
-	       rdma_connect(id, &param)) {
-		if (++tries == 50) {
-			perror("daxprobe client: connect");
-			return 1;
-		}
-		usleep(100000); /* the server may not listen yet */
+	if (rdma_getaddrinfo(addr, port, &hints, &res))
+		return NULL;
+	if (rdma_create_ep(&id, res, NULL, &qa))
+		id = NULL;
+	rdma_freeaddrinfo(res);
+	if (id && rdma_connect(id, &param)) {
+		rdma_destroy_ep(id);
+		id = NULL;
 	}
-	STEP("client: connected");
-	memcpy(&priv, id->event->param.conn.private_data, sizeof(priv));
-	mr = ibv_reg_mr(id->pd, out, PROBE_LEN,
-			IBV_ACCESS_LOCAL_WRITE);
-	struct ibv_mr *imr = ibv_reg_mr(id->pd, in, PROBE_LEN, IBV_ACCESS_LOCAL_WRITE);
+	return id;
+}
 
+static int client_transfer(struct rdma_cm_id *id, char *out, char *in)
+{
+	struct probe_priv priv;
+	struct ibv_mr *mr, *imr;
+	struct ibv_wc wc;
 	/* DAXPROBE_SKEW: start the write that many bytes into the MR. */
 	unsigned skew = getenv("DAXPROBE_SKEW") ? (unsigned)atoi(getenv("DAXPROBE_SKEW")) : 0;
+	int rc = 1;
 
-	if (mr && skew)
+	memcpy(&priv, id->event->param.conn.private_data, sizeof(priv));
+	mr = ibv_reg_mr(id->pd, out, PROBE_LEN, IBV_ACCESS_LOCAL_WRITE);
+	imr = ibv_reg_mr(id->pd, in, PROBE_LEN, IBV_ACCESS_LOCAL_WRITE);
+	if (!mr || !imr) {
+		perror("daxprobe client: ibv_reg_mr");
+		goto out_dereg;
+	}
+	if (skew)
 		memset(out, 0, skew);
-	if (mr)
-		if (rdma_post_write(id, NULL, out + skew, PROBE_LEN - skew, mr, 0, priv.addr + skew, priv.rkey) ||
-		    rdma_get_send_comp(id, &wc) <= 0 || wc.status) {
-			fprintf(stderr, "daxprobe client: RDMA WRITE failed\n");
-			return 1;
-		}
-	if (!mr || !imr ||
-	    rdma_post_read(id, NULL, in, PROBE_LEN, imr, 0, priv.addr, priv.rkey) ||
+	if (rdma_post_write(id, NULL, out + skew, PROBE_LEN - skew, mr, 0, priv.addr + skew,
+			    priv.rkey) ||
 	    rdma_get_send_comp(id, &wc) <= 0 || wc.status) {
-		fprintf(stderr, "daxprobe client: RDMA WRITE/READ failed\n");
-		return 1;
+		fprintf(stderr, "daxprobe client: RDMA WRITE failed\n");
+		goto out_dereg;
+	}
+	if (rdma_post_read(id, NULL, in, PROBE_LEN, imr, 0, priv.addr, priv.rkey) ||
+	    rdma_get_send_comp(id, &wc) <= 0 || wc.status) {
+		fprintf(stderr, "daxprobe client: RDMA READ failed\n");
+		goto out_dereg;
 	}
 	STEP("client: write+read done");
 	if (memcmp(in, out, PROBE_LEN)) {
 		fprintf(stderr, "daxprobe client: READ returned other bytes than WRITE sent\n");
-		return 1;
+		goto out_dereg;
 	}
-	rdma_post_send(id, NULL, out, 1, mr, 0);
-	rdma_get_send_comp(id, &wc);
-	return 0;
+	/* The one-byte "done" the server waits for. */
+	if (rdma_post_send(id, NULL, out, 1, mr, 0) == 0)
+		rdma_get_send_comp(id, &wc);
+	rc = 0;
+out_dereg:
+	if (imr)
+		ibv_dereg_mr(imr);
+	if (mr)
+		ibv_dereg_mr(mr);
+	return rc;
+}
+
+static int client(const char *addr, const char *port)
+{
+	char *out = malloc(PROBE_LEN), *in = malloc(PROBE_LEN);
+	struct rdma_cm_id *id = NULL;
+	int rc = 1;
+
+	if (!out || !in)
+		goto out_free;
+	for (unsigned i = 0; i < PROBE_LEN; i++)
+		out[i] = probe_byte(i);
+	for (int tries = 0; !(id = client_connect(addr, port)); tries++) {
+		if (tries == 50) {
+			perror("daxprobe client: connect");
+			goto out_free;
+		}
+		usleep(100000); /* the server may not listen yet */
+	}
+	STEP("client: connected");
+	rc = client_transfer(id, out, in);
+	/* No rdma_disconnect: a synchronous one waits for the server, which
+	 * exits without answering; destroying the endpoint is enough. */
+	rdma_destroy_ep(id);
+out_free:
+	free(out);
+	free(in);
+	return rc;
+}
+
+/* The file must hold what the client wrote, read back without RDMA. */
+static int check_file(const char *path)
+{
+	char *got = malloc(PROBE_LEN);
+	int fd = open(path, O_RDONLY), err = 0;
+
+	if (!got || fd < 0 || pread(fd, got, PROBE_LEN, 0) != PROBE_LEN)
+		err = errno ? errno : EIO;
+	for (unsigned i = 0; !err && i < PROBE_LEN; i++) {
+		if (got[i] != probe_byte(i)) {
+			fprintf(stderr, "daxprobe: %s differs from what was written at byte %u: %02x, want %02x\n",
+				path, i, (unsigned char)got[i], (unsigned char)probe_byte(i));
+			err = EILSEQ;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	free(got);
+	return err;
 }
 
 static int cmd_rdma(const char *path, const char *addr, const char *port)
 {
 	pid_t pid = fork();
 	int st, crc;
-	char *want = malloc(PROBE_LEN), *got = malloc(PROBE_LEN);
-	int fd;
 
 	if (pid == 0)
 		_exit(server(path, addr, port));
@@ -270,19 +328,7 @@ static int cmd_rdma(const char *path, const char *addr, const char *port)
 	STEP("server reaped");
 	if (crc || !WIFEXITED(st) || WEXITSTATUS(st))
 		return report(EIO);
-	for (unsigned i = 0; i < PROBE_LEN; i++)
-		want[i] = probe_byte(i);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || pread(fd, got, PROBE_LEN, 0) != PROBE_LEN)
-		return report(errno);
-	for (unsigned i = 0; i < PROBE_LEN; i++) {
-		if (want[i] != got[i]) {
-			fprintf(stderr, "daxprobe: %s differs from what was written at byte %u: %02x, want %02x\n",
-				path, i, (unsigned char)got[i], (unsigned char)want[i]);
-			return report(EILSEQ);
-		}
-	}
-	return report(0);
+	return report(check_file(path));
 }
 
 int main(int argc, char **argv)
