@@ -89,6 +89,8 @@ static char probe_byte(unsigned i)
 static int report(int err)
 {
 	printf("%s\n", err ? strerrorname_np(err) : "ok");
+	/* Out before a sanitizer's exit handler can end the process. */
+	fflush(stdout);
 	return err;
 }
 
@@ -124,25 +126,41 @@ static void *map_file(const char *path, size_t len, int *err)
 
 static int cmd_reg(const char *path, int odp)
 {
-	int n, err;
-	struct ibv_device **list = ibv_get_device_list(&n);
-	struct ibv_context *ctx;
-	struct ibv_pd *pd;
-	struct ibv_mr *mr;
+	struct ibv_device **list;
+	struct ibv_context *ctx = NULL;
+	struct ibv_pd *pd = NULL;
+	struct ibv_mr *mr = NULL;
+	int n = 0, err;
 	void *p = map_file(path, PROBE_LEN, &err);
 
 	if (!p)
 		return report(err);
-	if (!list || n == 0)
-		return report(ENODEV);
+	list = ibv_get_device_list(&n);
+	if (!list || n == 0) {
+		err = ENODEV;
+		goto out_free_list;
+	}
 	ctx = ibv_open_device(list[0]);
 	pd = ctx ? ibv_alloc_pd(ctx) : NULL;
-	if (!pd)
-		return report(errno);
+	if (!pd) {
+		err = errno;
+		goto out_close;
+	}
 	mr = ibv_reg_mr(pd, p, PROBE_LEN,
 			IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ | IBV_ACCESS_REMOTE_WRITE |
 				(odp ? IBV_ACCESS_ON_DEMAND : 0));
-	return report(mr ? 0 : errno);
+	err = mr ? 0 : errno;
+	if (mr)
+		ibv_dereg_mr(mr);
+	ibv_dealloc_pd(pd);
+out_close:
+	if (ctx)
+		ibv_close_device(ctx);
+out_free_list:
+	if (list)
+		ibv_free_device_list(list);
+	munmap(p, PROBE_LEN);
+	return report(err);
 }
 
 static int server(const char *path, const char *addr, const char *port)
