@@ -295,10 +295,12 @@ static int rb_run(struct rpma_conn *conn, const struct rb_client *c, struct rpma
 		while (!stopping && nfree) {
 			unsigned slot = free_slots[--nfree];
 
+			/* Before the post: on Soft-RoCE the doorbell system call
+			 * can do much of the operation's work before it returns. */
+			posted[slot] = rb_now();
 			rc = rb_post(conn, c, src, dst, positions, next++, slot, ft);
 			if (rc)
 				rb_die("rpma_read/rpma_write/rpma_flush", rc);
-			posted[slot] = rb_now();
 			inflight++;
 		}
 		rc = rpma_cq_get_wc(cq, RB_MAX_DEPTH, wc, &got);

@@ -146,7 +146,8 @@ static void cli_on_revoke(struct sealmr_grant *g, unsigned reason, const char *t
 int cli_connect(struct cli_session *s, const struct cli_target *t, const struct cli_opts *o,
 		unsigned depth)
 {
-	struct sealmr_conn_opts co = { .timeout_ms = o->timeout_ms, .depth = depth };
+	struct sealmr_conn_opts co = { .timeout_ms = o->timeout_ms, .depth = depth,
+				       .busy_poll = o->poll };
 	int rc = sealmr_connect(t->host, t->port, &co, &s->conn);
 
 	if (rc)

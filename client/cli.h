@@ -38,6 +38,7 @@ struct cli_opts {
 	bool lat;          /* depth 1 */
 	unsigned clients;  /* connections, one thread each */
 	uint64_t span;     /* bytes of the export cycled over; 0: all */
+	bool poll;         /* busy-poll for completions instead of sleeping */
 	double seconds;
 };
 

@@ -28,7 +28,7 @@ static void usage(FILE *fp)
 "                                             read LENGTH bytes (default: to the end of\n"
 "                                             the export) into LOCALFILE or stdout\n"
 "  bench HOST[:PORT]/EXPORT [--op read|write|grant] [--size BYTES] [--depth N|--lat]\n"
-"        [--clients N] [--span BYTES] [--time SECONDS]\n"
+"        [--clients N] [--span BYTES] [--time SECONDS] [--poll]\n"
 "                                             async one-sided READs or WRITEs kept at\n"
 "                                             depth N over the whole export; grant:\n"
 "                                             open and close grants of BYTES\n"
@@ -44,6 +44,8 @@ static void usage(FILE *fp)
 "      --clients N      bench: N connections at once, one thread each (default 1)\n"
 "      --span BYTES     bench: cycle over the export's first BYTES (default: all)\n"
 "      --time SECONDS   bench: how long (default 10)\n"
+"      --poll           bench: busy-poll for completions (sealmr_poll), as\n"
+"                       perftest and librpma do, instead of sleeping in sealmr_wait\n"
 "  -h, --help           this help\n"
 "  -V, --version        the version\n"
 "\n"
@@ -61,7 +63,7 @@ static void usage(FILE *fp)
 		SEALMR_DEFAULT_PORT);
 }
 
-enum { OPT_OP = 256, OPT_SIZE, OPT_DEPTH, OPT_TIME, OPT_LAT, OPT_CLIENTS, OPT_SPAN };
+enum { OPT_OP = 256, OPT_SIZE, OPT_DEPTH, OPT_TIME, OPT_LAT, OPT_CLIENTS, OPT_SPAN, OPT_POLL };
 
 static int parse_opts(int argc, char **argv, struct cli_opts *o)
 {
@@ -76,6 +78,7 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 		{ "lat", no_argument, NULL, OPT_LAT },
 		{ "clients", required_argument, NULL, OPT_CLIENTS },
 		{ "span", required_argument, NULL, OPT_SPAN },
+		{ "poll", no_argument, NULL, OPT_POLL },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -112,6 +115,9 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 			break;
 		case OPT_LAT:
 			o->lat = true;
+			break;
+		case OPT_POLL:
+			o->poll = true;
 			break;
 		case OPT_CLIENTS:
 			if (cli_parse_size(optarg, &v) || v == 0 || v > 1024)

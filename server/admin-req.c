@@ -321,9 +321,7 @@ static int admin_req_revoke_export(const struct admin_req_ctx *ctx, json_object 
 {
 	const char *name = json_object_get_string(v);
 	struct export *exp;
-	struct conn *c;
 	char esc[256];
-	int n = 0;
 
 	if (!json_object_is_type(v, json_type_string)) {
 		snprintf(err, errlen, "\"export\" wants an export name, a string");
@@ -334,9 +332,7 @@ static int admin_req_revoke_export(const struct admin_req_ctx *ctx, json_object 
 		snprintf(err, errlen, "no export '%s'", admin_req_esc(name, esc, sizeof(esc)));
 		return -ENOENT;
 	}
-	TAILQ_FOREACH(c, &ctx->srv->conns, entry)
-		n += (int)conn_revoke_export(c, exp, PROTO_REVOKE_ADMIN, ADMIN_REQ_REVOKE_TEXT);
-	return n;
+	return (int)server_revoke_export(ctx->srv, exp, PROTO_REVOKE_ADMIN, ADMIN_REQ_REVOKE_TEXT);
 }
 
 static json_object *admin_req_revoke(const struct admin_req_ctx *ctx, json_object *req,

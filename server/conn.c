@@ -423,22 +423,6 @@ void conn_revoke(struct conn *c, struct grant *g, uint32_t reason, const char *t
 		conn_send(c, &m);
 }
 
-unsigned conn_revoke_export(struct conn *c, struct export *exp, uint32_t reason,
-			    const char *text)
-{
-	struct grant *g, *next;
-	unsigned n = 0;
-
-	for (g = TAILQ_FIRST(&c->grants); g; g = next) {
-		next = TAILQ_NEXT(g, entry);
-		if (!exp || g->exp == exp) {
-			conn_revoke(c, g, reason, text);
-			n++;
-		}
-	}
-	return n;
-}
-
 static int conn_create_verbs(struct conn *c)
 {
 	struct ibv_context *verbs = c->id->verbs;

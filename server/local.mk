@@ -6,7 +6,7 @@ server_sealmrd_SOURCES = server/sealmrd.c \
 	server/conn.c server/conn.h \
 	server/devwatch.c server/devwatch.h \
 	server/admin.c server/admin.h server/admin-req.c server/admin-req.h \
-	server/server.c server/server.h
+	server/server.c server/server.h server/sweep.c
 server_sealmrd_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS) $(RDMACM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(INIH_CFLAGS) $(JSONC_CFLAGS)
 server_sealmrd_LDADD = server/libseal.la proto/libproto.la common/libcommon.la \
@@ -26,7 +26,7 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/admin/admin-req-run
 TESTS += tests/unit/admin/admin-req-run
 tests_unit_admin_admin_req_run_SOURCES = tests/unit/admin/admin-req-run.c \
-	server/admin-req.c server/admin-req.h
+	server/admin-req.c server/admin-req.h server/sweep.c
 tests_unit_admin_admin_req_run_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) \
 	$(IBVERBS_CFLAGS) $(RDMACM_CFLAGS) $(LIBEVENT_CFLAGS)
 tests_unit_admin_admin_req_run_LDADD = common/libcommon.la $(JSONC_LIBS) $(CMOCKA_LIBS)

@@ -180,18 +180,6 @@ static void server_on_verify(evutil_socket_t fd, short what, void *arg)
 	seal_registry_verify(srv->seals);
 }
 
-/* Revokes every grant on exp, on every connection. */
-static unsigned server_revoke_export(struct server *srv, struct export *exp, uint32_t reason,
-				     const char *text)
-{
-	struct conn *c;
-	unsigned n = 0;
-
-	TAILQ_FOREACH(c, &srv->conns, entry)
-		n += conn_revoke_export(c, exp, reason, text);
-	return n;
-}
-
 static void server_on_seal_changed(struct seal *seal, const char *why, void *arg)
 {
 	struct server *srv = arg;
@@ -207,14 +195,6 @@ static void server_on_seal_changed(struct seal *seal, const char *why, void *arg
 		snprintf(text, sizeof(text), "%s changed under the seal: %s", exp->cfg.path, why);
 		server_revoke_export(srv, exp, PROTO_REVOKE_FILE_CHANGED, text);
 	}
-}
-
-struct export *server_find_export(struct server *srv, const char *name)
-{
-	for (unsigned i = 0; i < srv->nexports; i++)
-		if (!srv->exports[i]->removed && !strcmp(srv->exports[i]->cfg.name, name))
-			return srv->exports[i];
-	return NULL;
 }
 
 static int server_add_exports(struct server *srv, const struct conf *cfg)

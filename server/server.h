@@ -58,7 +58,11 @@ void server_delete(struct server **srv);
 int server_listen(struct server *srv);
 int server_run(struct server *srv);
 
+/* The export of that name, NULL if none or removed by a reload (sweep.c). */
 struct export *server_find_export(struct server *srv, const char *name);
+/* Revokes every grant on exp on every connection; how many (sweep.c). */
+unsigned server_revoke_export(struct server *srv, struct export *exp, uint32_t reason,
+			      const char *text);
 /* Removes conn from the list and frees it. */
 void server_drop_conn(struct server *srv, struct conn *conn);
 /* Re-reads the configuration file: new exports appear, removed ones are revoked. */

@@ -5,6 +5,13 @@
  * waiting to be reaped; conn_progress() waits on the first two, then
  * handles the rdma_cm events and the work completions, in the order of rdma-core's ibv_get_cq_event(3): get the
  * events, count them, ack in batches, re-arm, poll until empty.
+ *
+ * Each of those is a system call, and a caller that spins in sealmr_poll()
+ * must not pay them on every turn: a turn that finds completions touches
+ * nothing but the CQ; the CQ is armed again, and its channel read, only when
+ * a turn finds none and the caller may sleep next (never with busy_poll);
+ * when nobody sleeps here, the rdma_cm channel is read every
+ * EVENT_CM_CHECK_MS, and at once by sealmr_process().
  */
 #include "config.h"
 
@@ -15,6 +22,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -25,6 +33,9 @@
  * went down must fail the waiting operation now, not after the RC retries
  * run out (seconds). */
 #define EVENT_PORT_CHECK_MS 250
+/* How stale a spinning caller's view of the rdma_cm channel (a disconnect)
+ * may get. */
+#define EVENT_CM_CHECK_MS 10
 
 static int event_nonblock(int fd)
 {
@@ -62,6 +73,7 @@ int event_setup(struct sealmr_conn *c)
 	rc = ibv_req_notify_cq(c->cq, 0);
 	if (rc)
 		return conn_err(c, -rc, "ibv_req_notify_cq: %s", strerror(rc));
+	c->cq_armed = true;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (c->epfd < 0)
 		return conn_err(c, -errno, "epoll_create1: %s", strerror(errno));
@@ -101,7 +113,8 @@ void event_ring_signal(struct sealmr_conn *c, bool readable)
 {
 	uint64_t v = 1;
 
-	if (c->evfd < 0)
+	/* A busy poller reaps the ring itself and sleeps on nothing. */
+	if (c->evfd < 0 || c->opts.busy_poll)
 		return;
 	if (readable) {
 		if (write(c->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -174,24 +187,60 @@ static int event_poll_cq(struct sealmr_conn *c)
 			event_on_wc(c, &wc[i]);
 		total += n;
 	}
+	if (total) {
+		c->cq_event_due |= c->cq_armed;
+		c->cq_armed = false;
+	}
 	return n < 0 ? -EIO : total;
 }
 
-static void event_on_cq_channel(struct sealmr_conn *c)
+/* Reads the channel's events, so that it stops being readable. */
+static void event_drain_cq_channel(struct sealmr_conn *c)
 {
 	struct ibv_cq *cq;
 	void *ctx;
-	int rc;
 
 	while (ibv_get_cq_event(c->chan, &cq, &ctx) == 0) {
+		/* The event used the arm up, whatever the CQ held. */
+		c->cq_armed = false;
 		if (++c->cq_unacked >= CONN_ACK_BATCH) {
 			ibv_ack_cq_events(c->cq, c->cq_unacked);
 			c->cq_unacked = 0;
 		}
 	}
+	c->cq_event_due = false;
+}
+
+/*
+ * Makes sure a completion from now on wakes a sleeper on the channel. The
+ * completions that came before the arm raise no event: the caller polls
+ * the CQ again after this.
+ */
+static void event_arm_cq(struct sealmr_conn *c)
+{
+	int rc;
+
+	if (c->cq_event_due)
+		event_drain_cq_channel(c);
+	if (c->cq_armed)
+		return;
 	rc = ibv_req_notify_cq(c->cq, 0);
 	if (rc)
 		LOG_DEBUG("sealmr %s: ibv_req_notify_cq: %s", c->where, strerror(rc));
+	else
+		c->cq_armed = true;
+}
+
+static bool event_cm_check_due(struct sealmr_conn *c)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if ((now.tv_sec - c->cm_checked.tv_sec) * 1000 +
+		    (now.tv_nsec - c->cm_checked.tv_nsec) / 1000000 < EVENT_CM_CHECK_MS)
+		return false;
+	c->cm_checked = now;
+	return true;
 }
 
 /* Asynchronous port events go to whichever connection of the process reads
@@ -225,12 +274,20 @@ int conn_progress(struct sealmr_conn *c, int timeout_ms)
 		{ .fd = c->chan ? c->chan->fd : -1, .events = POLLIN },
 		{ .fd = c->cm_chan->fd, .events = POLLIN },
 	};
+	bool cm_due;
 	int n;
 
 	if (!c->cq)
 		return 0;
 	/* Whatever is already there first: no sleep while work waits. */
 	n = event_poll_cq(c);
+	if (n == 0 && (timeout_ms != 0 || !c->opts.busy_poll)) {
+		/* The caller may sleep on the channel next, here or in its own
+		 * loop on sealmr_fd(). */
+		event_arm_cq(c);
+		n = event_poll_cq(c);
+	}
+	cm_due = timeout_ms != 0 || event_cm_check_due(c);
 	if (n == 0 && timeout_ms != 0) {
 		int slice = timeout_ms < 0 || timeout_ms > EVENT_PORT_CHECK_MS ? EVENT_PORT_CHECK_MS
 									  : timeout_ms;
@@ -240,9 +297,14 @@ int conn_progress(struct sealmr_conn *c, int timeout_ms)
 			return conn_err(c, -errno, "poll: %s", strerror(errno));
 		if (ready == 0 && c->state == CONN_ESTABLISHED)
 			conn_check_port(c);
+		if (ready > 0 && (pfd[0].revents & POLLIN)) {
+			event_drain_cq_channel(c);
+			event_arm_cq(c);
+		}
+		cm_due = ready > 0 && (pfd[1].revents & POLLIN);
 	}
-	event_on_cm(c);
-	event_on_cq_channel(c);
+	if (cm_due)
+		event_on_cm(c);
 	{
 		int m = event_poll_cq(c);
 
@@ -289,7 +351,12 @@ void sealmr_set_revoke_cb(struct sealmr_conn *c, sealmr_revoke_fn fn, void *arg)
 
 int sealmr_process(struct sealmr_conn *c)
 {
-	int rc = conn_progress(c, 0);
+	int rc;
+
+	/* Called when sealmr_fd() was readable: the rdma_cm channel may be why. */
+	if (c->cq)
+		event_on_cm(c);
+	rc = conn_progress(c, 0);
 
 	conn_run_revoke_cbs(c);
 	if (rc < 0)

@@ -135,6 +135,13 @@ struct sealmr_conn {
 	struct ibv_comp_channel *chan;
 	struct ibv_cq *cq;
 	unsigned cq_unacked;
+	/* The CQ is armed (ibv_req_notify_cq) and no completion came since:
+	 * a sleep on the channel will wake. Cleared by any completion polled,
+	 * since one that arrives while armed uses the arm up. */
+	bool cq_armed;
+	/* An event may wait on the completion channel: read it before re-arming. */
+	bool cq_event_due;
+	struct timespec cm_checked; /* the rdma_cm channel's last look when not waiting */
 	int epfd;
 	int evfd; /* readable while async completions wait in the ring */
 	uint8_t resp_res, init_depth;

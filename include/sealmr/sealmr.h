@@ -59,6 +59,8 @@ struct sealmr_conn_opts {
 	int timeout_ms;    /* connect and control replies; 0: 10000 */
 	unsigned depth;    /* outstanding async operations; 0: 64 */
 	int reconnect;     /* reconnect and re-open grants after a daemon restart */
+	int busy_poll;     /* the caller spins in sealmr_poll() and never sleeps on
+			    * sealmr_fd(): no completion events are asked for */
 };
 
 struct sealmr_export_info {

@@ -15,17 +15,9 @@ LOOP=$TOOLS/revoke-loop
 F=/mnt/dax-xfs/adm-$$ G=/mnt/dax-ext4/adm2-$$
 truncate -s 4M $F
 rand_file $G 4
-exports="[export data]
-path = $F
-size = 4M
-access = rw
-mode = dax
+exports="$(export_conf data $F 4M)
 
-[export other]
-path = $G
-size = 4M
-access = ro
-mode = dax"
+$(export_conf other $G 4M ro dax)"
 daemon_start adm "$exports" || { daemon_log; finish; }
 A=$RDMA_ADDR:$PORT
 SOCK=$STATE/admin.sock

@@ -7,11 +7,7 @@ F=/mnt/dax-xfs/cc-$$
 truncate -s 32M $F
 rand_file a 16
 rand_file b 16
-daemon_start cc "[export data]
-path = $F
-size = 32M
-access = rw
-mode = dax" || { daemon_log; finish; }
+daemon_start cc "$(export_conf data $F 32M)" || { daemon_log; finish; }
 A=$RDMA_ADDR:$PORT
 
 $SEALMR -q put a $A/data@0 & pa=$!

@@ -8,17 +8,9 @@ truncate -s 16M $DATA
 rand_file $RO 1
 head -c 4096 /dev/urandom > small
 : > empty
-daemon_start err "[export data]
-path = $DATA
-size = 16M
-access = rw
-mode = dax
+daemon_start err "$(export_conf data $DATA 16M)
 
-[export ro]
-path = $RO
-size = 1M
-access = ro
-mode = dax" || { daemon_log; finish; }
+$(export_conf ro $RO 1M ro dax)" || { daemon_log; finish; }
 A=$RDMA_ADDR:$PORT
 
 check() { # check DESCRIPTION WANT_RC REGEX CMD...

@@ -12,35 +12,15 @@ truncate -s 64M $XFS $EXT4 $SHM $NODAX-rw
 rand_file $NODAX-ro 64
 rand_file src 64
 
-exports="[export xfs]
-path = $XFS
-size = 64M
-access = rw
-mode = dax
+exports="$(export_conf xfs $XFS 64M)
 
-[export ext4]
-path = $EXT4
-size = 64M
-access = rw
-mode = dax
+$(export_conf ext4 $EXT4 64M)
 
-[export shm]
-path = $SHM
-size = 64M
-access = rw
-mode = pagecache
+$(export_conf shm $SHM 64M rw pagecache)
 
-[export nodax]
-path = $NODAX-ro
-size = 64M
-access = ro
-mode = pagecache
+$(export_conf nodax $NODAX-ro 64M ro pagecache)
 
-[export nodaxrw]
-path = $NODAX-rw
-size = 64M
-access = rw
-mode = pagecache"
+$(export_conf nodaxrw $NODAX-rw 64M rw pagecache)"
 
 daemon_start pg "$exports" || { daemon_log; finish; }
 A=$RDMA_ADDR:$PORT

@@ -9,16 +9,8 @@ F=/mnt/dax-xfs/rv-$$ G=/mnt/dax-xfs/rv2-$$
 REVOKE=$B/examples/03-revoke/revoke
 truncate -s 4M $F
 rand_file $G 64
-data="[export data]
-path = $F
-size = 4M
-access = rw
-mode = dax"
-big="[export big]
-path = $G
-size = 64M
-access = ro
-mode = dax"
+data="$(export_conf data $F 4M)"
+big="$(export_conf big $G 64M ro dax)"
 daemon_start rv "$data
 
 $big" || { daemon_log; finish; }

@@ -38,6 +38,13 @@ free_port() { # a TCP/RDMA port nobody listens on
 	echo 7471
 }
 
+# export_conf NAME PATH SIZE [ACCESS [MODE]]: one [export] section for
+# daemon_start's CONF_BODY; rw and dax unless told.
+export_conf() {
+	printf '[export %s]\npath = %s\nsize = %s\naccess = %s\nmode = %s\n' \
+		"$1" "$2" "$3" "${4:-rw}" "${5:-dax}"
+}
+
 # daemon_start NAME CONF_BODY: writes $PWD/NAME.conf ([sealmrd] section made
 # here, exports from CONF_BODY), starts sealmrd in the foreground, waits until
 # it listens. Sets PORT, DPID, STATE, DLOG. LISTEN_ADDR overrides the address.

@@ -9,11 +9,7 @@
 F=/mnt/dax-xfs/ck-$$
 ROUNDS=20 LIMIT_MS=2500
 rand_file $F 64
-daemon_start ck "[export data]
-path = $F
-size = 64M
-access = rw
-mode = dax" || { daemon_log; finish; }
+daemon_start ck "$(export_conf data $F 64M)" || { daemon_log; finish; }
 A=$RDMA_ADDR:$PORT
 
 # rxe0's counts of what the resources the daemon and its clients hold:

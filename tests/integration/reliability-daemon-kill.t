@@ -13,17 +13,9 @@ X=/mnt/dax-xfs/dk-$$ E=/mnt/dax-ext4/dk-$$
 ROUNDS=10 REGION=$((32 << 20))
 truncate -s 64M $X
 truncate -s 32M $E
-daemon_start dk "[export x]
-path = $X
-size = 64M
-access = rw
-mode = dax
+daemon_start dk "$(export_conf x $X 64M)
 
-[export e]
-path = $E
-size = 32M
-access = rw
-mode = dax" || { daemon_log; finish; }
+$(export_conf e $E 32M)" || { daemon_log; finish; }
 A=$RDMA_ADDR:$PORT CONF=$PWD/dk.conf
 
 # Three writers: two on the xfs file, one on the ext4 file, each in its own

@@ -13,16 +13,8 @@ SECONDS_SOAK=${SEALMR_SOAK_SECONDS:-60}
 N=16 REGION=$((1 << 20))
 SF=/mnt/dax-xfs/soak-$$ C=/mnt/dax-ext4/soak-$$
 truncate -s 8M $SF $C
-steady="[export steady]
-path = $SF
-size = 8M
-access = rw
-mode = dax"
-churn="[export churn]
-path = $C
-size = 8M
-access = rw
-mode = dax"
+steady="$(export_conf steady $SF 8M)"
+churn="$(export_conf churn $C 8M)"
 daemon_start soak "$steady
 
 $churn" || { daemon_log; finish; }

@@ -9,17 +9,9 @@ RAW=$TOOLS/rawclient
 F=/mnt/dax-ext4/svc-$$
 rand_file $F 16
 cp $F orig
-daemon_start svc "[export a]
-path = $F
-size = 16M
-access = rw
-mode = dax
+daemon_start svc "$(export_conf a $F 16M)
 
-[export b]
-path = /mnt/dax-xfs/svc-b-$$
-size = 4M
-access = rw
-mode = dax" || { daemon_log; finish; }
+$(export_conf b /mnt/dax-xfs/svc-b-$$ 4M)" || { daemon_log; finish; }
 A=$RDMA_ADDR:$PORT
 
 # Isolation: A holds a grant; B, another connection, uses A's address and

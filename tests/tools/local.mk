@@ -18,3 +18,6 @@ check_PROGRAMS += tests/tools/revoke-loop
 tests_tools_revoke_loop_SOURCES = tests/tools/revoke-loop.c
 tests_tools_revoke_loop_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_tools_revoke_loop_LDADD = client/libsealmr.la $(JSONC_LIBS)
+check_PROGRAMS += tests/tools/waiter
+tests_tools_waiter_SOURCES = tests/tools/waiter.c
+tests_tools_waiter_LDADD = client/libsealmr.la

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of admin_req_run: the admin requests against a server made of
- * plain structs (two connections, three grants, two exports). The revoke
- * path is mocked here: it records what it was asked and unlinks the grant,
- * as conn_revoke does after killing the rkey.
+ * plain structs (two connections, three grants, two exports), through the
+ * daemon's own sweeps (sweep.c). Only conn_revoke, the verbs part, is faked:
+ * it records what it was asked and unlinks the grant, as the real one does
+ * after killing the rkey.
  */
 #include "config.h"
 
@@ -36,30 +37,6 @@ void conn_revoke(struct conn *c, struct grant *g, uint32_t reason, const char *t
 	revoked[nrevoked++] = g->id;
 	TAILQ_REMOVE(&c->grants, g, entry);
 	c->ngrants--;
-}
-
-unsigned conn_revoke_export(struct conn *c, struct export *exp, uint32_t reason,
-			    const char *text)
-{
-	struct grant *g, *next;
-	unsigned n = 0;
-
-	for (g = TAILQ_FIRST(&c->grants); g; g = next) {
-		next = TAILQ_NEXT(g, entry);
-		if (!exp || g->exp == exp) {
-			conn_revoke(c, g, reason, text);
-			n++;
-		}
-	}
-	return n;
-}
-
-struct export *server_find_export(struct server *s, const char *name)
-{
-	for (unsigned i = 0; i < s->nexports; i++)
-		if (!strcmp(s->exports[i]->cfg.name, name))
-			return s->exports[i];
-	return NULL;
 }
 
 const char *conn_state_name(enum conn_state state)
