@@ -46,7 +46,6 @@ struct bench_shared {
 	enum bench_op op;
 	uint64_t size;
 	unsigned depth, clients;
-	bool poll;
 	pthread_barrier_t ready;
 };
 
@@ -174,7 +173,7 @@ static int bench_xfer(struct bench *b)
 			if (rc)
 				break;
 		}
-		n = b->sh->poll ? sealmr_poll(b->s.conn, comp, (int)b->sh->depth)
+		n = b->sh->o->poll ? sealmr_poll(b->s.conn, comp, (int)b->sh->depth)
 				: sealmr_wait(b->s.conn, comp, (int)b->sh->depth, 100);
 		if (n < 0) {
 			rc = n;
@@ -393,7 +392,7 @@ static void bench_json(const struct bench_shared *sh, const struct bench_stats *
 	ADD("size", json_object_new_uint64(sh->size));
 	ADD("depth", json_object_new_int64(sh->depth));
 	ADD("clients", json_object_new_int64(sh->clients));
-	ADD("wait", json_object_new_string(sh->poll ? "poll" : "sleep"));
+	ADD("wait", json_object_new_string(sh->o->poll ? "poll" : "sleep"));
 	ADD("ops", json_object_new_uint64(st->ops));
 	ADD("bytes", json_object_new_uint64(st->bytes));
 	ADD("seconds", json_object_new_double(st->secs));
@@ -512,7 +511,6 @@ int cli_bench(const struct cli_opts *o, int argc, char **argv)
 	if (rc)
 		return rc;
 	sh.t = &t;
-	sh.poll = o->poll;
 	bs = calloc(sh.clients, sizeof(*bs));
 	if (!bs)
 		return cli_fail_msg(cmd, CLI_IO, "out of memory");
