@@ -19,7 +19,16 @@ case ${SEALMR_SOAK_SECONDS:-} in
 ''|*[!0-9]*) ;;
 *) soak="SEALMR_SOAK_SECONDS=$SEALMR_SOAK_SECONDS " ;;
 esac
-"$top_srcdir/tests/vm/run" "${soak}tests/integration/run-all '$top_builddir'" 2> >(tee "$out" >&2)
+# SEALMR_SMOKE_BUILDDIR: a second build whose smoke test runs in the same
+# boot, before the suite (scripts/check: the release build's).
+smoke=
+if [ -n "${SEALMR_SMOKE_BUILDDIR:-}" ]; then
+	case $SEALMR_SMOKE_BUILDDIR in
+	"$top_srcdir"/*) smoke="--smoke '$SEALMR_SMOKE_BUILDDIR' " ;;
+	*) echo "Bail out! SEALMR_SMOKE_BUILDDIR=$SEALMR_SMOKE_BUILDDIR is outside the source tree: the VM shares only $top_srcdir"; exit 1 ;;
+	esac
+fi
+"$top_srcdir/tests/vm/run" "${soak}tests/integration/run-all $smoke'$top_builddir'" 2> >(tee "$out" >&2)
 rc=$?
 sleep 0.2
 if [ "$rc" = 125 ]; then

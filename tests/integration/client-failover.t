@@ -25,7 +25,7 @@ cleanup() {
 		ip link delete sealmr-t$i 2>/dev/null
 	done
 }
-trap cleanup EXIT
+at_exit cleanup
 
 f=/mnt/dax-xfs/failover-$$
 truncate -s 16M $f
@@ -44,8 +44,7 @@ like "$(ask plain "open data 4194304 4194304")" '^ok' "a plain client opens a gr
 like "$(ask re "write 0 1048576 11")" '^ok' "it writes and flushes 1 MiB"
 kill -KILL $DPID; wait $DPID 2>/dev/null
 "$SEALMRD" -c "$conf" >> "$DLOG" 2>&1 & DPID=$!
-for _ in $(seq 100); do [ "$(grep -c 'listening on' "$DLOG")" = 2 ] && break; sleep 0.1; done
-ok "sealmrd is back after kill -9" kill -0 $DPID
+ok "sealmrd is back after kill -9" daemon_ready $DPID "$STATE/admin.sock"
 ans=$(ask re "write 1048576 1048576 12" 2> re.cb)
 like "$ans" '^ok' "the reconnecting client's next write goes through"
 like "$(cat re.cb)" '^reconnected 1 0' "and its reconnect callback said: 1 grant re-opened, 0 lost"

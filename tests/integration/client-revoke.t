@@ -43,13 +43,17 @@ like "$out" "a read after the revoke: Permission denied \(grant [0-9]+ revoked b
 diag "$out"
 
 # 2. a get running while its export goes: the get is held up writing to a
-# pipe nobody reads yet, so its grant is revoked between two of its reads.
-( $SEALMR -q get $A/big - 2> get.err | { sleep 20; cat > /dev/null; }
+# pipe nobody reads until the daemon has logged the revoke, so its grant is
+# revoked between two of its reads.
+mkfifo go
+( $SEALMR -q get $A/big - 2> get.err | { read -r _ < go; cat > /dev/null; }
   echo ${PIPESTATUS[0]} > get.rc ) & gp=$!
 t0=$SECONDS
 while [ $((SECONDS - t0)) -lt 15 ]; do [ "$(grants big)" = 1 ] && break; sleep 0.2; done
 is "$(grants big)" 1 "the get holds a grant"
 reconf "$data"
+wait_for "$DLOG" "grant [0-9]+ on 'big' revoked" || diag "no revoke of the get's grant in the log after 20 s"
+echo go > go
 wait $gp
 is "$(cat get.rc)" 5 "a get whose grant is revoked: exit 5"
 like "$(cat get.err)" "^sealmr: get $A/big: grant [0-9]+ revoked by the server: export removed by a configuration reload$" \

@@ -101,7 +101,7 @@ done
 printf '%s\n%s\n' "$head" "$good" > good.conf
 "$SEALMRD" -c good.conf > good.log 2>&1 &
 DPID=$! DLOG=$PWD/good.log
-for _ in $(seq 300); do grep -q 'listening on' good.log && break; sleep 0.1; done
+daemon_ready $DPID "$PWD/conf.state/admin.sock"
 like "$(cat good.log)" "listening on" "the good file starts the daemon"
 A=$(sed -n 's/^listen = //p' good.conf)
 printf '%s\n%s\n' "$head" "[export a]

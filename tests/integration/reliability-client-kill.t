@@ -1,5 +1,5 @@
 #!/bin/bash
-# A client killed with SIGKILL in the middle of its transfers, 20 times:
+# A client killed with SIGKILL in the middle of its transfers, 10 times (SEALMR_KILL_ROUNDS):
 # each time the daemon gives back everything the client's connection held
 # on rxe0 within a couple of seconds (the rdma resource counts return to
 # what they were with the daemon alone), the killed client's grant is gone,
@@ -7,7 +7,7 @@
 . "$SEALMR_TOP_SRCDIR/tests/integration/lib.sh"
 
 F=/mnt/dax-xfs/ck-$$
-ROUNDS=20 LIMIT_MS=2500
+ROUNDS=${SEALMR_KILL_ROUNDS:-10} LIMIT_MS=2500
 rand_file $F 64
 daemon_start ck "$(export_conf data $F 64M)" || { daemon_log; finish; }
 A=$RDMA_ADDR:$PORT

@@ -1,5 +1,5 @@
 #!/bin/bash
-# sealmrd killed with SIGKILL while three clients write, 10 times. Each
+# sealmrd killed with SIGKILL while three clients write, 5 times (SEALMR_KILL_ROUNDS). Each
 # client writes a stream of chunks, flushes each, and records "OFFSET LENGTH
 # SHA256" of a chunk only after its flush returned (tests/tools/flushwriter).
 # After each kill the daemon is started again on the same configuration and
@@ -10,7 +10,7 @@
 
 FW=$TOOLS/flushwriter
 X=/mnt/dax-xfs/dk-$$ E=/mnt/dax-ext4/dk-$$
-ROUNDS=10 REGION=$((32 << 20))
+ROUNDS=${SEALMR_KILL_ROUNDS:-5} REGION=$((32 << 20))
 truncate -s 64M $X
 truncate -s 32M $E
 daemon_start dk "$(export_conf x $X 64M)
@@ -27,11 +27,7 @@ restart() { # restart ROUND: the same configuration and state directory
 	for _ in 1 2 3 4 5; do
 		"$SEALMRD" -c "$CONF" > "$DLOG" 2>&1 &
 		DPID=$!
-		for _ in $(seq 300); do
-			grep -q 'listening on' "$DLOG" && return 0
-			kill -0 $DPID 2>/dev/null || break
-			sleep 0.1
-		done
+		daemon_ready $DPID "$STATE/admin.sock" && return 0
 		diag "round $1: sealmrd did not start:"; sed 's/^/#   /' "$DLOG"
 		kill -KILL $DPID 2>/dev/null; wait $DPID 2>/dev/null
 		sleep 1

@@ -261,12 +261,23 @@ static void journal_replay__tolerates_missing_flag_and_file(void **state)
 	free(file);
 }
 
-static void journal_close__null_is_fine(void **state)
+/* journal_close releases the state directory's lock and clears the
+ * caller's pointer: a second close through it is a no-op, not a double
+ * free, and the next journal_open of the directory succeeds. */
+static void journal_close__releases_the_lock_and_clears_the_pointer(void **state)
 {
-	struct journal *j = NULL;
+	struct jt *t = *state;
+	struct journal *j = NULL, *k = NULL;
 
-	journal_close(NULL);
+	assert_int_equal(journal_open(t->state, &j, NULL, 0), 0);
+	assert_int_equal(journal_open(t->state, &k, NULL, 0), -EBUSY);
 	journal_close(&j);
+	assert_null(j);
+	journal_close(&j);
+	journal_close(NULL);
+	assert_int_equal(journal_open(t->state, &k, NULL, 0), 0);
+	assert_non_null(k);
+	journal_close(&k);
 }
 
 int main(void)
@@ -285,7 +296,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(journal_replay__lifts_recorded_flag, jt_setup, jt_teardown),
 		cmocka_unit_test_setup_teardown(journal_replay__leaves_other_inode_alone, jt_setup, jt_teardown),
 		cmocka_unit_test_setup_teardown(journal_replay__tolerates_missing_flag_and_file, jt_setup, jt_teardown),
-		cmocka_unit_test(journal_close__null_is_fine),
+		cmocka_unit_test_setup_teardown(journal_close__releases_the_lock_and_clears_the_pointer, jt_setup, jt_teardown),
 	};
 
 	log_init("seal-journal", LOG_LEVEL_ERROR, 0);

@@ -62,15 +62,16 @@ static struct seal_params pt_params(const struct pt *t)
 				     .mode = SEAL_MODE_PAGECACHE, .writable = false };
 }
 
-/* seal_new must fail with want, say why, and leave no seal and no flag. */
+/* seal_new must fail with want, say why, leave the out-pointer as it was
+ * (a caller may keep an earlier seal there) and leave no flag. */
 static void pt_refused(struct pt *t, const struct seal_params *p, int want, const char *says)
 {
-	struct seal *s = (struct seal *)0x1;
+	struct seal *const untouched = (struct seal *)&t->err;
+	struct seal *s = untouched;
 
 	t->err[0] = '\0';
-	s = NULL;
 	assert_int_equal(seal_new(t->reg, p, &s, t->err, sizeof(t->err)), want);
-	assert_null(s);
+	assert_ptr_equal(s, untouched);
 	if (says)
 		assert_non_null(strstr(t->err, says));
 	assert_false(seal_test_immutable(t->file));
@@ -284,15 +285,32 @@ static void seal_registry_new__busy_state_dir_is_ebusy(void **state)
 	assert_non_null(strstr(err, "state_dir"));
 }
 
-static void seal_delete__null_is_fine(void **state)
+/* seal_delete unmaps, lifts the flag of the file's last seal and clears the
+ * caller's pointer, so that a second delete through it is a no-op rather
+ * than a double free (ASan would report it); seal_registry_delete likewise. */
+static void seal_delete__clears_the_pointer_and_lifts_the_flag(void **state)
 {
+	struct pt *t = *state;
+	struct seal_params p = pt_params(t);
 	struct seal *s = NULL;
-	struct seal_registry *reg = NULL;
 
-	seal_delete(NULL);
+	if (!seal_test_can_chattr(t->dir))
+		fail_msg("chattr +i in %s is refused: run as root on ext4, xfs or tmpfs", t->dir);
+	assert_int_equal(seal_new(t->reg, &p, &s, t->err, sizeof(t->err)), 0);
+	assert_non_null(s);
+	assert_true(seal_test_immutable(t->file));
 	seal_delete(&s);
+	assert_null(s);
+	assert_false(seal_test_immutable(t->file));
+	seal_delete(&s);
+	seal_delete(NULL);
+	assert_false(seal_test_immutable(t->file));
+	seal_registry_delete(&t->reg);
+	assert_null(t->reg);
+	seal_registry_delete(&t->reg);
 	seal_registry_delete(NULL);
-	seal_registry_delete(&reg);
+	/* The registry's journal lock went with it: a new registry opens. */
+	assert_int_equal(seal_registry_new(t->state, &t->reg, t->err, sizeof(t->err)), 0);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, pt_setup, pt_teardown)
@@ -315,7 +333,7 @@ int main(void)
 		T(seal_new__without_write_access_is_eacces),
 		T(seal_registry_new__bad_arguments),
 		T(seal_registry_new__busy_state_dir_is_ebusy),
-		cmocka_unit_test(seal_delete__null_is_fine),
+		T(seal_delete__clears_the_pointer_and_lifts_the_flag),
 	};
 
 	log_init("seal-params", LOG_LEVEL_ERROR, 0);

@@ -42,11 +42,17 @@ struct rt {
 static int rt_setup_in(void **state, const char *base)
 {
 	struct rt *t = calloc(1, sizeof(*t));
+	char *was = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
 
+	/* The caller's TMPDIR is the file system under test: put it back. */
 	if (base)
 		setenv("TMPDIR", base, 1);
 	t->dir = seal_test_mkdtemp();
-	unsetenv("TMPDIR");
+	if (was)
+		setenv("TMPDIR", was, 1);
+	else
+		unsetenv("TMPDIR");
+	free(was);
 	*state = t;
 	if (!seal_test_can_chattr(t->dir)) {
 		seal_test_rmtree(t->dir);
