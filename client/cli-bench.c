@@ -261,9 +261,10 @@ static int bench_setup(struct bench *b)
 		return cli_fail_msg(b->cmd, CLI_USAGE, "--size %" PRIu64 " is larger than export "
 				    "'%s' (%" PRIu64 " bytes)", sh->size, sh->t->export, st.size);
 	b->export_size = st.size;
-	/* Every op starts on a page: on Soft-RoCE an async transfer into an
-	 * on-demand-paging MR must (quirk.c), and small ops then do not share
-	 * pages, as perftest's do not. */
+	/* Every op starts on a page: on Soft-RoCE a transfer into an
+	 * on-demand-paging MR that does not goes partly through the daemon
+	 * (quirk.c), which is not what a bandwidth figure measures, and small
+	 * ops then do not share pages, as perftest's do not. */
 	b->stride = (sh->size + BENCH_PAGE - 1) / BENCH_PAGE * BENCH_PAGE;
 	if (sh->op == BENCH_GRANT)
 		return 0;

@@ -19,7 +19,9 @@
 #define PROTO_LIST_RESP_WIRE 8 /* then count entries */
 #define PROTO_EXPORT_INFO_WIRE (PROTO_NAME_MAX + 8 + 4 + 4)
 #define PROTO_OPEN_REQ_WIRE (PROTO_NAME_MAX + 8 + 8 + 4)
-#define PROTO_GRANT_WIRE (4 * 8 + 4 * 4)
+#define PROTO_GRANT_WIRE (4 * 8 + 4 * 4) /* version 1; version 2 adds place */
+#define PROTO_GRANT_V2_WIRE (PROTO_GRANT_WIRE + 4)
+#define PROTO_SMALL_WIRE (2 * 8 + 2 * 4) /* then length bytes of data, where carried */
 #define PROTO_CLOSE_WIRE 8
 #define PROTO_COMMIT_WIRE (3 * 8)
 #define PROTO_STAT_REQ_WIRE PROTO_NAME_MAX
@@ -35,14 +37,18 @@
  * The numbers PROTOCOL.md gives for version 1. A constant of proto.h that
  * moves under them changes the wire: fix the spec and bump the version.
  */
-_Static_assert(PROTO_VERSION == 1, "the tables below are version 1's");
+_Static_assert(PROTO_VERSION == 2 && PROTO_VERSION_MIN == 1, "the tables below are versions 1 and 2");
 _Static_assert(PROTO_MAGIC == 0x524d4c53u, "magic: the bytes SLMR");
 _Static_assert(PROTO_MSG_MAX == 4096, "receive buffers: 4096 bytes");
 _Static_assert(PROTO_HDR_SIZE == 16, "header: 16 bytes");
 _Static_assert(PROTO_CONN_PRIV_SIZE == 16, "private data: 16 bytes");
 _Static_assert(PROTO_EXPORT_INFO_WIRE == 80, "LIST_RESP entry: 80 bytes");
 _Static_assert(PROTO_OPEN_REQ_WIRE == 84, "OPEN_REQ body: 84 bytes");
-_Static_assert(PROTO_GRANT_WIRE == 48, "GRANT body: 48 bytes");
+_Static_assert(PROTO_GRANT_WIRE == 48, "GRANT body: 48 bytes in version 1");
+_Static_assert(PROTO_GRANT_V2_WIRE == 52, "GRANT body: 52 bytes in version 2");
+_Static_assert(PROTO_SMALL_WIRE == 24, "WRITE_SMALL/READ_SMALL fixed body: 24 bytes");
+_Static_assert(PROTO_HDR_SIZE + PROTO_SMALL_WIRE + PROTO_SMALL_MAX == PROTO_MSG_MAX,
+	       "a full WRITE_SMALL_REQ or READ_SMALL_RESP fills a receive buffer");
 _Static_assert(PROTO_STAT_REQ_WIRE == 64, "STAT_REQ body: 64 bytes");
 _Static_assert(PROTO_STAT_RESP_WIRE == 360, "STAT_RESP body: 360 bytes");
 _Static_assert(PROTO_REVOKE_WIRE == 268, "REVOKE body: 268 bytes");
@@ -203,26 +209,36 @@ static void proto_rd_str(struct proto_rd *r, char *dst, size_t field)
 	memcpy(dst, at, field);
 }
 
-/* What the codec knows of each type: its name and its body's fixed part. */
+/*
+ * What the codec knows of each type: its name, the first version that has
+ * it, and its body's fixed part (GRANT's grows in version 2; LIST_RESP is
+ * followed by count entries, WRITE_SMALL_REQ and READ_SMALL_RESP by length
+ * bytes of data).
+ */
 struct proto_type_info {
 	uint16_t type;
 	uint16_t body;
+	uint16_t since;
 	const char *name;
 };
 
 static const struct proto_type_info proto_types[] = {
-	{ PROTO_LIST_REQ, PROTO_LIST_REQ_WIRE, "LIST_REQ" },
-	{ PROTO_OPEN_REQ, PROTO_OPEN_REQ_WIRE, "OPEN_REQ" },
-	{ PROTO_CLOSE_REQ, PROTO_CLOSE_WIRE, "CLOSE_REQ" },
-	{ PROTO_COMMIT_REQ, PROTO_COMMIT_WIRE, "COMMIT_REQ" },
-	{ PROTO_STAT_REQ, PROTO_STAT_REQ_WIRE, "STAT_REQ" },
-	{ PROTO_LIST_RESP, PROTO_LIST_RESP_WIRE, "LIST_RESP" },
-	{ PROTO_GRANT, PROTO_GRANT_WIRE, "GRANT" },
-	{ PROTO_CLOSE_RESP, PROTO_CLOSE_WIRE, "CLOSE_RESP" },
-	{ PROTO_COMMIT_RESP, PROTO_COMMIT_WIRE, "COMMIT_RESP" },
-	{ PROTO_STAT_RESP, PROTO_STAT_RESP_WIRE, "STAT_RESP" },
-	{ PROTO_REVOKE, PROTO_REVOKE_WIRE, "REVOKE" },
-	{ PROTO_ERROR, PROTO_ERROR_WIRE, "ERROR" },
+	{ PROTO_LIST_REQ, PROTO_LIST_REQ_WIRE, 1, "LIST_REQ" },
+	{ PROTO_OPEN_REQ, PROTO_OPEN_REQ_WIRE, 1, "OPEN_REQ" },
+	{ PROTO_CLOSE_REQ, PROTO_CLOSE_WIRE, 1, "CLOSE_REQ" },
+	{ PROTO_COMMIT_REQ, PROTO_COMMIT_WIRE, 1, "COMMIT_REQ" },
+	{ PROTO_STAT_REQ, PROTO_STAT_REQ_WIRE, 1, "STAT_REQ" },
+	{ PROTO_WRITE_SMALL_REQ, PROTO_SMALL_WIRE, 2, "WRITE_SMALL_REQ" },
+	{ PROTO_READ_SMALL_REQ, PROTO_SMALL_WIRE, 2, "READ_SMALL_REQ" },
+	{ PROTO_LIST_RESP, PROTO_LIST_RESP_WIRE, 1, "LIST_RESP" },
+	{ PROTO_GRANT, PROTO_GRANT_WIRE, 1, "GRANT" },
+	{ PROTO_CLOSE_RESP, PROTO_CLOSE_WIRE, 1, "CLOSE_RESP" },
+	{ PROTO_COMMIT_RESP, PROTO_COMMIT_WIRE, 1, "COMMIT_RESP" },
+	{ PROTO_STAT_RESP, PROTO_STAT_RESP_WIRE, 1, "STAT_RESP" },
+	{ PROTO_WRITE_SMALL_RESP, PROTO_SMALL_WIRE, 2, "WRITE_SMALL_RESP" },
+	{ PROTO_READ_SMALL_RESP, PROTO_SMALL_WIRE, 2, "READ_SMALL_RESP" },
+	{ PROTO_REVOKE, PROTO_REVOKE_WIRE, 1, "REVOKE" },
+	{ PROTO_ERROR, PROTO_ERROR_WIRE, 1, "ERROR" },
 };
 
 static const struct proto_type_info *proto_type_info(uint16_t type)
@@ -233,12 +249,35 @@ static const struct proto_type_info *proto_type_info(uint16_t type)
 	return NULL;
 }
 
-/* Body size of a known type, with count entries for LIST_RESP (checked). */
-static size_t proto_body_size(const struct proto_type_info *t, uint32_t count)
+static bool proto_small_has_data(uint16_t type)
+{
+	return type == PROTO_WRITE_SMALL_REQ || type == PROTO_READ_SMALL_RESP;
+}
+
+/*
+ * Body size of a known type in a version: n is LIST_RESP's count or, for a
+ * small message with data, its length (both checked against their bounds
+ * by the caller).
+ */
+static size_t proto_body_size(const struct proto_type_info *t, uint16_t version, uint32_t n)
 {
 	if (t->type == PROTO_LIST_RESP)
-		return t->body + (size_t)count * PROTO_EXPORT_INFO_WIRE;
+		return t->body + (size_t)n * PROTO_EXPORT_INFO_WIRE;
+	if (t->type == PROTO_GRANT && version >= 2)
+		return PROTO_GRANT_V2_WIRE;
+	if (proto_small_has_data(t->type))
+		return t->body + (size_t)n;
 	return t->body;
+}
+
+/* The version-dependent count that sizes a message (see proto_body_size). */
+static uint32_t proto_msg_count(const struct proto_msg *m)
+{
+	if (m->hdr.type == PROTO_LIST_RESP)
+		return m->u.list_resp.count;
+	if (proto_small_has_data(m->hdr.type))
+		return m->u.small.length;
+	return 0;
 }
 
 #define PROTO_STR_OK(field) (memchr((field), '\0', sizeof(field)) != NULL)
@@ -272,12 +311,18 @@ static bool proto_list_resp_ok(const struct proto_list_resp *r)
 	return true;
 }
 
-static bool proto_grant_ok(const struct proto_grant *g)
+static bool proto_grant_ok(const struct proto_grant *g, uint16_t version)
 {
 	/* COMMIT is the flush every daemon offers; RDMA FLUSH is an extra. */
 	return proto_access_ok(g->access) && proto_persist_ok(g->persist) &&
 	       (g->flush & PROTO_FLUSH_COMMIT) &&
-	       !(g->flush & ~(uint32_t)(PROTO_FLUSH_COMMIT | PROTO_FLUSH_RDMA_FLUSH));
+	       !(g->flush & ~(uint32_t)(PROTO_FLUSH_COMMIT | PROTO_FLUSH_RDMA_FLUSH)) &&
+	       (version < 2 || g->place == PROTO_PLACE_EXACT || g->place == PROTO_PLACE_PAGE);
+}
+
+static bool proto_small_ok(const struct proto_small *s)
+{
+	return s->length >= 1 && s->length <= PROTO_SMALL_MAX && s->flags == 0;
 }
 
 static bool proto_stat_resp_ok(const struct proto_stat_resp *s)
@@ -291,9 +336,14 @@ static bool proto_stat_resp_ok(const struct proto_stat_resp *s)
  * What no peer may send. The encoder refuses it too, so that a bug of ours
  * shows at the sender, which can log it, rather than as a peer's EBADMSG.
  */
-static bool proto_msg_ok(const struct proto_msg *m)
+static bool proto_msg_ok(const struct proto_msg *m, uint16_t version)
 {
 	switch (m->hdr.type) {
+	case PROTO_WRITE_SMALL_REQ:
+	case PROTO_WRITE_SMALL_RESP:
+	case PROTO_READ_SMALL_REQ:
+	case PROTO_READ_SMALL_RESP:
+		return proto_small_ok(&m->u.small);
 	case PROTO_LIST_REQ:
 	case PROTO_CLOSE_REQ:
 	case PROTO_CLOSE_RESP:
@@ -305,7 +355,7 @@ static bool proto_msg_ok(const struct proto_msg *m)
 	case PROTO_OPEN_REQ:
 		return PROTO_STR_OK(m->u.open_req.export) && proto_access_ok(m->u.open_req.access);
 	case PROTO_GRANT:
-		return proto_grant_ok(&m->u.grant);
+		return proto_grant_ok(&m->u.grant, version);
 	case PROTO_STAT_REQ:
 		return PROTO_STR_OK(m->u.stat_req.export);
 	case PROTO_STAT_RESP:
@@ -337,7 +387,7 @@ static void proto_enc_list_resp(struct proto_wr *w, const struct proto_list_resp
 	}
 }
 
-static void proto_enc_grant(struct proto_wr *w, const struct proto_grant *g)
+static void proto_enc_grant(struct proto_wr *w, const struct proto_grant *g, uint16_t version)
 {
 	proto_wr_u64(w, g->grant_id);
 	proto_wr_u64(w, g->addr);
@@ -347,6 +397,23 @@ static void proto_enc_grant(struct proto_wr *w, const struct proto_grant *g)
 	proto_wr_u32(w, g->access);
 	proto_wr_u32(w, g->persist);
 	proto_wr_u32(w, g->flush);
+	if (version >= 2)
+		proto_wr_u32(w, g->place);
+}
+
+static void proto_enc_small(struct proto_wr *w, const struct proto_small *s, uint16_t type)
+{
+	unsigned char *at;
+
+	proto_wr_u64(w, s->grant_id);
+	proto_wr_u64(w, s->offset);
+	proto_wr_u32(w, s->length);
+	proto_wr_u32(w, s->flags);
+	if (!proto_small_has_data(type))
+		return;
+	at = proto_wr_take(w, s->length);
+	if (at)
+		memcpy(at, s->data, s->length);
 }
 
 static void proto_enc_stat_resp(struct proto_wr *w, const struct proto_stat_resp *s)
@@ -363,7 +430,7 @@ static void proto_enc_stat_resp(struct proto_wr *w, const struct proto_stat_resp
 	proto_wr_u64(w, s->commits);
 }
 
-static void proto_enc_body(struct proto_wr *w, const struct proto_msg *m)
+static void proto_enc_body(struct proto_wr *w, const struct proto_msg *m, uint16_t version)
 {
 	const struct proto_open_req *o = &m->u.open_req;
 	const struct proto_commit_req *c = &m->u.commit_req;
@@ -382,7 +449,13 @@ static void proto_enc_body(struct proto_wr *w, const struct proto_msg *m)
 		proto_wr_u32(w, o->access);
 		break;
 	case PROTO_GRANT:
-		proto_enc_grant(w, &m->u.grant);
+		proto_enc_grant(w, &m->u.grant, version);
+		break;
+	case PROTO_WRITE_SMALL_REQ:
+	case PROTO_WRITE_SMALL_RESP:
+	case PROTO_READ_SMALL_REQ:
+	case PROTO_READ_SMALL_RESP:
+		proto_enc_small(w, &m->u.small, m->hdr.type);
 		break;
 	case PROTO_CLOSE_REQ:
 	case PROTO_CLOSE_RESP:
@@ -415,23 +488,25 @@ static void proto_enc_body(struct proto_wr *w, const struct proto_msg *m)
 ssize_t proto_encode(const struct proto_msg *msg, void *buf, size_t size)
 {
 	struct proto_wr w = { .p = buf, .size = size, .off = PROTO_HDR_SIZE };
+	uint16_t version = msg->hdr.version ? msg->hdr.version : PROTO_VERSION;
+	const struct proto_type_info *t = proto_type_info(msg->hdr.type);
 	unsigned char *p = buf;
-	uint32_t count;
 	size_t len;
 
-	/* Checks count too, so the size below cannot overflow. */
-	if (!proto_msg_ok(msg))
+	if (version < PROTO_VERSION_MIN || version > PROTO_VERSION || !t || t->since > version)
 		return -EINVAL;
-	count = msg->hdr.type == PROTO_LIST_RESP ? msg->u.list_resp.count : 0;
-	len = PROTO_HDR_SIZE + proto_body_size(proto_type_info(msg->hdr.type), count);
+	/* Checks the count or length too, so the size below cannot overflow. */
+	if (!proto_msg_ok(msg, version))
+		return -EINVAL;
+	len = PROTO_HDR_SIZE + proto_body_size(t, version, proto_msg_count(msg));
 	if (size < len)
 		return -ENOBUFS;
 	proto_put_le32(p, PROTO_MAGIC);
-	proto_put_le16(p + 4, PROTO_VERSION);
+	proto_put_le16(p + 4, version);
 	proto_put_le16(p + 6, msg->hdr.type);
 	proto_put_le32(p + 8, (uint32_t)len);
 	proto_put_le32(p + 12, msg->hdr.req_id);
-	proto_enc_body(&w, msg);
+	proto_enc_body(&w, msg, version);
 	/* The size table and the encoders disagreeing is our bug: send nothing. */
 	if (w.overrun || w.off != len)
 		return -EINVAL;
@@ -456,7 +531,7 @@ static void proto_dec_list_resp(struct proto_rd *r, struct proto_list_resp *l)
 	}
 }
 
-static void proto_dec_grant(struct proto_rd *r, struct proto_grant *g)
+static void proto_dec_grant(struct proto_rd *r, struct proto_grant *g, uint16_t version)
 {
 	g->grant_id = proto_rd_u64(r);
 	g->addr = proto_rd_u64(r);
@@ -466,6 +541,27 @@ static void proto_dec_grant(struct proto_rd *r, struct proto_grant *g)
 	g->access = proto_rd_u32(r);
 	g->persist = proto_rd_u32(r);
 	g->flush = proto_rd_u32(r);
+	if (version >= 2)
+		g->place = proto_rd_u32(r);
+}
+
+static void proto_dec_small(struct proto_rd *r, struct proto_small *s, uint16_t type)
+{
+	const unsigned char *at;
+
+	s->grant_id = proto_rd_u64(r);
+	s->offset = proto_rd_u64(r);
+	s->length = proto_rd_u32(r);
+	s->flags = proto_rd_u32(r);
+	if (!proto_small_has_data(type))
+		return;
+	if (s->length > PROTO_SMALL_MAX) {
+		r->bad = true;
+		return;
+	}
+	at = proto_rd_take(r, s->length);
+	if (at)
+		memcpy(s->data, at, s->length);
 }
 
 static void proto_dec_stat_resp(struct proto_rd *r, struct proto_stat_resp *s)
@@ -501,7 +597,13 @@ static void proto_dec_body(struct proto_rd *r, struct proto_msg *m)
 		o->access = proto_rd_u32(r);
 		break;
 	case PROTO_GRANT:
-		proto_dec_grant(r, &m->u.grant);
+		proto_dec_grant(r, &m->u.grant, m->hdr.version);
+		break;
+	case PROTO_WRITE_SMALL_REQ:
+	case PROTO_WRITE_SMALL_RESP:
+	case PROTO_READ_SMALL_REQ:
+	case PROTO_READ_SMALL_RESP:
+		proto_dec_small(r, &m->u.small, m->hdr.type);
 		break;
 	case PROTO_CLOSE_REQ:
 	case PROTO_CLOSE_RESP:
@@ -540,28 +642,42 @@ static void proto_dec_body(struct proto_rd *r, struct proto_msg *m)
  */
 static int proto_check_hdr(const struct proto_hdr *h, size_t len)
 {
+	const struct proto_type_info *t;
+
 	if (h->magic != PROTO_MAGIC || h->length != len || len > PROTO_MSG_MAX)
 		return -EBADMSG;
-	if (h->version != PROTO_VERSION)
+	if (h->version < PROTO_VERSION_MIN || h->version > PROTO_VERSION)
 		return -EPROTONOSUPPORT;
-	if (!proto_type_info(h->type))
+	t = proto_type_info(h->type);
+	if (!t || t->since > h->version)
 		return -EPROTO;
 	return 0;
 }
 
-/* len must be exactly the type's size; LIST_RESP's depends on its count. */
-static int proto_check_len(const unsigned char *p, size_t len, uint16_t type)
+/*
+ * len must be exactly the type's size in its version; LIST_RESP's depends
+ * on its count, a small message's with data on its length.
+ */
+static int proto_check_len(const unsigned char *p, size_t len, const struct proto_hdr *h)
 {
-	uint32_t count = 0;
+	uint32_t n = 0;
 
-	if (type == PROTO_LIST_RESP) {
+	if (h->type == PROTO_LIST_RESP) {
 		if (len < PROTO_HDR_SIZE + PROTO_LIST_RESP_WIRE)
 			return -EBADMSG;
-		count = proto_get_le32(p + PROTO_HDR_SIZE + 4);
-		if (count > PROTO_LIST_MAX)
+		n = proto_get_le32(p + PROTO_HDR_SIZE + 4);
+		if (n > PROTO_LIST_MAX)
+			return -EBADMSG;
+	} else if (proto_small_has_data(h->type)) {
+		if (len < PROTO_HDR_SIZE + PROTO_SMALL_WIRE)
+			return -EBADMSG;
+		n = proto_get_le32(p + PROTO_HDR_SIZE + 16);
+		if (n > PROTO_SMALL_MAX)
 			return -EBADMSG;
 	}
-	return len == PROTO_HDR_SIZE + proto_body_size(proto_type_info(type), count) ? 0 : -EBADMSG;
+	return len == PROTO_HDR_SIZE + proto_body_size(proto_type_info(h->type), h->version, n)
+		       ? 0
+		       : -EBADMSG;
 }
 
 int proto_decode(const void *buf, size_t len, struct proto_msg *out)
@@ -582,11 +698,11 @@ int proto_decode(const void *buf, size_t len, struct proto_msg *out)
 	rc = proto_check_hdr(&out->hdr, len);
 	if (rc)
 		return rc;
-	rc = proto_check_len(p, len, out->hdr.type);
+	rc = proto_check_len(p, len, &out->hdr);
 	if (rc)
 		return rc;
 	proto_dec_body(&r, out);
-	if (r.bad || r.off != len || !proto_msg_ok(out)) {
+	if (r.bad || r.off != len || !proto_msg_ok(out, out->hdr.version)) {
 		/* Half a message is no message: the caller sees none of it. */
 		memset(&out->u, 0, sizeof(out->u));
 		return -EBADMSG;

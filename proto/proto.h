@@ -13,7 +13,8 @@
 #include <sys/types.h>
 
 #define PROTO_MAGIC 0x524d4c53u /* "SLMR" as little-endian bytes */
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2     /* what this codec speaks by default */
+#define PROTO_VERSION_MIN 1 /* the oldest it still encodes and decodes */
 #define PROTO_HDR_SIZE 16
 #define PROTO_MSG_MAX 4096      /* largest message, and every RECV buffer */
 #define PROTO_NAME_MAX 64       /* export names, NUL included */
@@ -22,6 +23,8 @@
 #define PROTO_LIST_MAX 32       /* exports in one LIST_RESP */
 #define PROTO_CONN_PRIV_SIZE 16 /* fits rdma_connect's 56 bytes on RoCE */
 #define PROTO_DEFAULT_PORT 7471
+/* Bytes of file data in one WRITE_SMALL_REQ or READ_SMALL_RESP (v2). */
+#define PROTO_SMALL_MAX (PROTO_MSG_MAX - PROTO_HDR_SIZE - 24)
 
 enum proto_type {
 	/* client to server: 0x01..0x3f */
@@ -30,12 +33,16 @@ enum proto_type {
 	PROTO_CLOSE_REQ = 0x03,
 	PROTO_COMMIT_REQ = 0x04,
 	PROTO_STAT_REQ = 0x05,
+	PROTO_WRITE_SMALL_REQ = 0x06, /* version 2 */
+	PROTO_READ_SMALL_REQ = 0x07,  /* version 2 */
 	/* server replies: 0x40 + request type */
 	PROTO_LIST_RESP = 0x41,
 	PROTO_GRANT = 0x42,
 	PROTO_CLOSE_RESP = 0x43,
 	PROTO_COMMIT_RESP = 0x44,
 	PROTO_STAT_RESP = 0x45,
+	PROTO_WRITE_SMALL_RESP = 0x46,
+	PROTO_READ_SMALL_RESP = 0x47,
 	/* server to client, either way: 0x80.. */
 	PROTO_REVOKE = 0x80,
 	PROTO_ERROR = 0x81,
@@ -64,6 +71,14 @@ enum proto_persist {
 enum proto_flush {
 	PROTO_FLUSH_COMMIT = 1u << 0,     /* COMMIT_REQ, always offered */
 	PROTO_FLUSH_RDMA_FLUSH = 1u << 1, /* native IBV_WR_FLUSH to the grant */
+};
+
+/* Where the daemon's device puts an RDMA packet into the grant (v2). */
+enum proto_place {
+	PROTO_PLACE_EXACT = 1, /* at its address: any transfer may go one-sided */
+	PROTO_PLACE_PAGE = 2,  /* a packet that starts mid-page lands at the page's
+				* start (rxe's ODP copy): a transfer's bytes before its
+				* first page boundary go by WRITE_SMALL/READ_SMALL */
 };
 
 enum proto_revoke_reason {
@@ -122,6 +137,7 @@ struct proto_grant {
 	uint32_t access;
 	uint32_t persist; /* enum proto_persist */
 	uint32_t flush;   /* enum proto_flush bits */
+	uint32_t place;   /* enum proto_place; version 2 only (0 in version 1) */
 };
 
 struct proto_close_req {
@@ -151,6 +167,18 @@ struct proto_stat_resp {
 	uint64_t commits;
 };
 
+/*
+ * WRITE_SMALL_REQ and READ_SMALL_RESP carry length bytes of data; the
+ * READ_SMALL_REQ and WRITE_SMALL_RESP carry none (version 2).
+ */
+struct proto_small {
+	uint64_t grant_id;
+	uint64_t offset; /* relative to the grant */
+	uint32_t length; /* 1..PROTO_SMALL_MAX */
+	uint32_t flags;  /* none defined: 0 */
+	unsigned char data[PROTO_SMALL_MAX];
+};
+
 struct proto_revoke {
 	uint64_t grant_id;
 	uint32_t reason; /* enum proto_revoke_reason */
@@ -174,14 +202,17 @@ struct proto_msg {
 		struct proto_commit_req commit_req;
 		struct proto_stat_req stat_req;
 		struct proto_stat_resp stat_resp;
+		struct proto_small small;
 		struct proto_revoke revoke;
 		struct proto_error error;
 	} u;
 };
 
 /*
- * Encodes msg (hdr.type and hdr.req_id taken from it; magic, version and
- * length are filled in) into buf. Returns the encoded length, -EINVAL for an
+ * Encodes msg (hdr.type and hdr.req_id taken from it; hdr.version too when
+ * not 0, else PROTO_VERSION; magic and length are filled in) into buf. A
+ * version outside PROTO_VERSION_MIN..PROTO_VERSION, or a type that version
+ * lacks, is -EINVAL. Returns the encoded length, -EINVAL for an
  * unknown type or a string without its NUL, -ENOBUFS if size is too small.
  * A message proto_decode would refuse (an enum value out of range, a LIST
  * count over its bounds, an ERROR err outside 1..4095, a REVOKE with a
@@ -193,8 +224,9 @@ ssize_t proto_encode(const struct proto_msg *msg, void *buf, size_t size);
  * Decodes len bytes at buf into out, reading nothing past len. Returns 0;
  * -EBADMSG for a bad magic, a length that disagrees with len or with the
  * type's size, a string field without NUL, a count over its bound or an
- * unknown enum value; -EPROTONOSUPPORT for another version; -EPROTO for an
- * unknown type. On error out->hdr holds what could be read of the header.
+ * unknown enum value; -EPROTONOSUPPORT for a version outside
+ * PROTO_VERSION_MIN..PROTO_VERSION; -EPROTO for an unknown type or one the
+ * message's version lacks. out->hdr.version says which version it was. On error out->hdr holds what could be read of the header.
  * Also -EBADMSG: a non-NUL byte after a string's NUL (one message, one
  * encoding), an ERROR err outside 1..4095, a REVOKE with a req_id, a
  * message over PROTO_MSG_MAX. On error out->u is all zero.

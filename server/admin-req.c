@@ -237,6 +237,8 @@ static json_object *admin_req_stats(const struct admin_req_ctx *ctx, json_object
 	admin_req_u64(o, "bad_messages", st->bad_messages);
 	admin_req_u64(o, "commits", st->commits);
 	admin_req_u64(o, "seals", st->seals);
+	admin_req_u64(o, "small_writes", st->small_writes);
+	admin_req_u64(o, "small_reads", st->small_reads);
 	admin_req_u64(o, "current_connections", srv->nconns);
 	admin_req_u64(o, "current_grants", grants);
 	admin_req_u64(o, "current_seals", seals);

@@ -13,6 +13,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "place.h"
 #include "server.h"
 
 #define CONN_CQ_DEPTH (CONN_RECVS + CONN_SENDS)
@@ -44,7 +45,7 @@ static int conn_post_recv(struct conn *c, unsigned slot)
 	return -ibv_post_recv(c->id->qp, &wr, &bad);
 }
 
-static int conn_send(struct conn *c, struct proto_msg *msg)
+int conn_send(struct conn *c, struct proto_msg *msg)
 {
 	struct ibv_send_wr wr = { 0 }, *bad;
 	struct ibv_sge sge;
@@ -58,6 +59,8 @@ static int conn_send(struct conn *c, struct proto_msg *msg)
 		return -ENOBUFS;
 	}
 	slot = c->send_free[--c->nsend_free];
+	/* Every message in the version the client connected with. */
+	msg->hdr.version = c->version;
 	len = proto_encode(msg, conn_slot(c, CONN_RECVS + (unsigned)slot), PROTO_MSG_MAX);
 	if (len < 0) {
 		LOG_ERR("client %s: cannot encode %s: %s", c->peer,
@@ -83,10 +86,7 @@ static int conn_send(struct conn *c, struct proto_msg *msg)
 	return 0;
 }
 
-static void conn_error(struct conn *c, uint32_t req_id, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void conn_error(struct conn *c, uint32_t req_id, int err, const char *fmt, ...)
+void conn_error(struct conn *c, uint32_t req_id, int err, const char *fmt, ...)
 {
 	struct proto_msg m = { .hdr = { .type = PROTO_ERROR, .req_id = req_id } };
 	va_list ap;
@@ -101,7 +101,7 @@ static void conn_error(struct conn *c, uint32_t req_id, int err, const char *fmt
 	conn_send(c, &m);
 }
 
-static struct grant *conn_find_grant(struct conn *c, uint64_t id)
+struct grant *conn_find_grant(struct conn *c, uint64_t id)
 {
 	struct grant *g;
 
@@ -148,8 +148,8 @@ static struct export *conn_export(struct conn *c, uint32_t req_id, const char *n
 	return exp;
 }
 
-static int conn_check_range(struct conn *c, uint32_t req_id, const char *what, uint64_t size,
-			    uint64_t off, uint64_t len)
+int conn_check_range(struct conn *c, uint32_t req_id, const char *what, uint64_t size,
+		     uint64_t off, uint64_t len)
 {
 	if (len == 0) {
 		conn_error(c, req_id, EINVAL, "%s: zero length", what);
@@ -210,6 +210,7 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 	c->ngrants++;
 	srv->stats.grants++;
 	grant_fill_proto(g, &m.u.grant);
+	m.u.grant.place = exp->reg == PROTO_REG_ODP ? c->place : PROTO_PLACE_EXACT;
 	LOG_INFO("client %s: grant %llu on '%s' [%llu, +%llu) %s rkey 0x%x", c->peer,
 		 (unsigned long long)g->id, exp->cfg.name, (unsigned long long)g->offset,
 		 (unsigned long long)g->length, (g->access & PROTO_ACCESS_WRITE) ? "rw" : "ro",
@@ -292,6 +293,9 @@ static void conn_on_message(struct conn *c, const void *buf, size_t len)
 	struct proto_msg req;
 	int rc = proto_decode(buf, len, &req);
 
+	/* One connection, one version: a message of another is malformed. */
+	if (rc == 0 && req.hdr.version != c->version)
+		rc = -EPROTONOSUPPORT;
 	if (rc) {
 		c->srv->stats.bad_messages++;
 		LOG_WARN("client %s: bad message (%zu bytes, type 0x%x): %s", c->peer, len,
@@ -322,6 +326,12 @@ static void conn_on_message(struct conn *c, const void *buf, size_t len)
 		break;
 	case PROTO_STAT_REQ:
 		conn_on_stat(c, &req);
+		break;
+	case PROTO_WRITE_SMALL_REQ:
+		conn_on_write_small(c, &req);
+		break;
+	case PROTO_READ_SMALL_REQ:
+		conn_on_read_small(c, &req);
 		break;
 	default:
 		conn_error(c, req.hdr.req_id, EPROTO, "%s is not a request",
@@ -470,7 +480,7 @@ static int conn_accept(struct conn *c)
 	struct ibv_device_attr attr;
 	struct rdma_conn_param param = { 0 };
 	struct proto_conn_priv priv = {
-		.version = PROTO_VERSION,
+		.version = c->version,
 		.credits = CONN_RECVS,
 		.max_msg = PROTO_MSG_MAX,
 	};
@@ -490,7 +500,8 @@ static int conn_accept(struct conn *c)
 	return 0;
 }
 
-int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t peer_credits, struct conn **out)
+int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t version, uint16_t peer_credits,
+	     struct conn **out)
 {
 	struct sockaddr *sa = rdma_get_peer_addr(id);
 	struct conn *c = calloc(1, sizeof(*c));
@@ -502,6 +513,8 @@ int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t peer_credits, s
 	c->id = id;
 	c->serial = ++srv->next_conn_serial;
 	c->peer_credits = peer_credits;
+	c->version = version;
+	c->place = place_of(id->verbs, 1);
 	c->state = CONN_ACCEPTING;
 	TAILQ_INIT(&c->grants);
 	if (sa->sa_family == AF_INET) {
@@ -553,8 +566,9 @@ void conn_established(struct conn *c)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	c->connected_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	c->state = CONN_ESTABLISHED;
-	LOG_INFO("client %s: connected (conn %llu, %s)", c->peer, (unsigned long long)c->serial,
-		 ibv_get_device_name(c->id->verbs->device));
+	LOG_INFO("client %s: connected (conn %llu, %s, protocol version %u, %s placement)",
+		 c->peer, (unsigned long long)c->serial, ibv_get_device_name(c->id->verbs->device),
+		 c->version, c->place == PROTO_PLACE_EXACT ? "exact" : "page");
 }
 
 void conn_disconnect(struct conn *c)

@@ -49,13 +49,15 @@ struct conn {
 	struct in_addr peer_addr;
 	unsigned bad_msgs;
 	uint16_t peer_credits;
+	uint16_t version; /* the protocol version the client connected with */
+	uint32_t place;   /* enum proto_place of its device's ODP regions */
 	uint64_t connected_ns;
 };
 TAILQ_HEAD(conn_list, conn);
 
 /* Sets up the verbs resources for a CONNECT_REQUEST's id and accepts it. */
-int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t peer_credits,
-	     struct conn **out);
+int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t version,
+	     uint16_t peer_credits, struct conn **out);
 /* Revokes nothing: drops grants, destroys the QP and frees. NULL is fine. */
 void conn_delete(struct conn **conn);
 
@@ -74,5 +76,16 @@ unsigned conn_revoke_export(struct conn *conn, struct export *exp, uint32_t reas
 void conn_drain_sends(struct conn *conn, int timeout_ms);
 
 const char *conn_state_name(enum conn_state state);
+
+/* For the request handlers (conn.c, conn-small.c). */
+int conn_send(struct conn *conn, struct proto_msg *msg);
+void conn_error(struct conn *conn, uint32_t req_id, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+struct grant *conn_find_grant(struct conn *conn, uint64_t id);
+int conn_check_range(struct conn *conn, uint32_t req_id, const char *what, uint64_t size,
+		     uint64_t off, uint64_t len);
+/* WRITE_SMALL_REQ and READ_SMALL_REQ (conn-small.c). */
+void conn_on_write_small(struct conn *conn, const struct proto_msg *req);
+void conn_on_read_small(struct conn *conn, const struct proto_msg *req);
 
 #endif

@@ -457,6 +457,8 @@ static int ctl_print_stats(json_object *reply)
 	printf("seals         %" PRIu64 " (%" PRIu64 " now)\n", ctl_u64(s, "seals"),
 	       ctl_u64(s, "current_seals"));
 	printf("commits       %" PRIu64 "\n", ctl_u64(s, "commits"));
+	printf("small writes  %" PRIu64 "\n", ctl_u64(s, "small_writes"));
+	printf("small reads   %" PRIu64 "\n", ctl_u64(s, "small_reads"));
 	printf("errors        %" PRIu64 "\n", ctl_u64(s, "errors"));
 	printf("bad messages  %" PRIu64 "\n", ctl_u64(s, "bad_messages"));
 	return CTL_OK;

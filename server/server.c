@@ -58,9 +58,9 @@ static int server_on_connect_request(struct server *srv, struct rdma_cm_id *id,
 		server_reject(id, EPROTO, why);
 		return 0;
 	}
-	if (priv.version != PROTO_VERSION) {
-		snprintf(why, sizeof(why), "%s speaks protocol version %u, this daemon %u", peer,
-			 priv.version, PROTO_VERSION);
+	if (priv.version < PROTO_VERSION_MIN || priv.version > PROTO_VERSION) {
+		snprintf(why, sizeof(why), "%s speaks protocol version %u, this daemon %u to %u",
+			 peer, priv.version, PROTO_VERSION_MIN, PROTO_VERSION);
 		server_reject(id, EPROTONOSUPPORT, why);
 		return 0;
 	}
@@ -76,7 +76,7 @@ static int server_on_connect_request(struct server *srv, struct rdma_cm_id *id,
 		server_reject(id, EUSERS, why);
 		return 0;
 	}
-	if (conn_new(srv, id, priv.credits, &c)) {
+	if (conn_new(srv, id, priv.version, priv.credits, &c)) {
 		server_reject(id, ENOMEM, "cannot set up the connection (see above)");
 		return 0;
 	}

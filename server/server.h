@@ -26,6 +26,8 @@ struct server_stats {
 	uint64_t bad_messages;
 	uint64_t commits;
 	uint64_t seals;
+	uint64_t small_writes; /* WRITE_SMALL_REQs served */
+	uint64_t small_reads;  /* READ_SMALL_REQs served */
 };
 
 struct server {

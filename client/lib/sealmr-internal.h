@@ -39,7 +39,6 @@
 #define XFER_CHUNKS 16               /* chunks of the staging buffer in flight */
 #define XFER_CHUNK_SIZE (XFER_STAGING_SIZE / XFER_CHUNKS)
 #define XFER_MAX_LEN (1u << 30)      /* longest single async operation */
-#define XFER_QUIRK_PAGE_MAX 4096
 #define XFER_DIRECT_MIN SIZE_MAX     /* never by default: see xfer_sync_range */
 
 /* The control registration: receive slots, send slots, the atomic result. */
@@ -150,9 +149,8 @@ struct sealmr_conn {
 	struct rdma_cm_id *id;
 	struct ibv_qp *qp;
 	struct ibv_qp_ex *qpx; /* with atomic write, else NULL */
-	/* Soft-RoCE quirk (see xfer_quirk_check): remote starts must be
-	 * multiples of quirk_align; quirk_why, if set, refuses all data ops. */
-	unsigned quirk_align;
+	/* Why data ops on a grant of page placement are refused (a path MTU
+	 * under a page), or empty (quirk.c). */
 	char quirk_why[384];
 	char atomic_write_why[160];
 	unsigned sq_size, sq_used;
@@ -269,11 +267,18 @@ void xfer_drain(struct sealmr_conn *c, int timeout_ms);
 int xfer_post(struct sealmr_conn *c, enum ibv_wr_opcode op, uint64_t wr_id, void *local,
 	      uint32_t lkey, uint32_t len, uint64_t raddr, uint32_t rkey);
 
-/* The rxe quirk, checked once the endpoint is connected. */
+/* The path MTU check, once the endpoint is connected. */
 void xfer_quirk_setup(struct sealmr_conn *c);
-/* 0, or -EINVAL/-EOPNOTSUPP when the quirk forbids a remote start. */
-int xfer_quirk_check(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off,
-		     const char *what);
+/* The page size one-sided starts on g must keep to, or 0 (exact placement). */
+unsigned xfer_quirk_align(struct sealmr_conn *c, const struct sealmr_grant *g);
+/* 0, or -EOPNOTSUPP when g's placement needs a path MTU of a page. */
+int xfer_quirk_check(struct sealmr_conn *c, struct sealmr_grant *g, const char *what);
+/* How many bytes from off must go by WRITE_SMALL/READ_SMALL (0 if none). */
+uint64_t xfer_quirk_head(struct sealmr_conn *c, const struct sealmr_grant *g, uint64_t off,
+			 uint64_t len);
+/* len bytes at off of g by WRITE_SMALL or READ_SMALL messages (xfer.c). */
+int xfer_small(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off, char *buf,
+	       uint64_t len, bool write);
 
 /* atomic.c */
 void atomic_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc);

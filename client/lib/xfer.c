@@ -127,6 +127,14 @@ static int xfer_wc_status(struct sealmr_conn *c, const struct ibv_wc *wc, uint64
 	return xfer_wc_err(c, wc, grant_id);
 }
 
+/* A finished slot waits in the ring for sealmr_poll(). */
+static void xfer_ring_push(struct sealmr_conn *c, unsigned idx)
+{
+	c->ring[(c->ring_head + c->ring_count) % c->opts.depth] = idx;
+	if (c->ring_count++ == 0)
+		event_ring_signal(c, true);
+}
+
 static void xfer_on_async_wc(struct sealmr_conn *c, const struct ibv_wc *wc)
 {
 	unsigned idx = WRID_INDEX(wc->wr_id);
@@ -137,9 +145,7 @@ static void xfer_on_async_wc(struct sealmr_conn *c, const struct ibv_wc *wc)
 	c->async_busy--;
 	if (s->write)
 		c->async_writes--;
-	c->ring[(c->ring_head + c->ring_count) % c->opts.depth] = idx;
-	if (c->ring_count++ == 0)
-		event_ring_signal(c, true);
+	xfer_ring_push(c, idx);
 }
 
 void xfer_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc)
@@ -265,44 +271,58 @@ static int xfer_sync_range(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 }
 
 /*
- * The rxe quirk (quirk.c): the bytes before the first page boundary go
- * through their whole page, read and, for a write, written back. Not atomic
- * against another writer of the same page.
+ * WRITE_SMALL / READ_SMALL: the daemon copies len bytes at off of g between
+ * its mapping and the message, in pieces of PROTO_SMALL_MAX. Only those
+ * bytes change: a writer of the rest of the page loses nothing.
  */
-static int xfer_sync_head(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t *off,
-			  char **user, size_t *len, bool write)
+int xfer_small(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off, char *buf,
+	       uint64_t len, bool write)
 {
-	char page[XFER_QUIRK_PAGE_MAX];
-	uint64_t mis = (g->g.addr + *off) % c->quirk_align, page_off, plen, head;
-	int rc;
+	struct proto_msg *req = calloc(2, sizeof(*req)), *rep = req + 1;
+	char what[96];
+	int rc = 0;
 
-	if (!mis)
-		return 0;
-	if (*off < mis || c->quirk_align > sizeof(page))
-		return xfer_quirk_check(c, g, *off, write ? "write" : "read");
-	page_off = *off - mis;
-	plen = g->g.length - page_off < c->quirk_align ? g->g.length - page_off : c->quirk_align;
-	head = *len < c->quirk_align - mis ? *len : c->quirk_align - mis;
-	rc = xfer_sync_range(c, g, page_off, page, (size_t)plen, false);
-	if (rc)
-		return rc;
-	if (write) {
-		memcpy(page + mis, *user, (size_t)head);
-		rc = xfer_sync_range(c, g, page_off, page, (size_t)plen, true);
+	snprintf(what, sizeof(what), "%s of %llu bytes at %llu of grant %llu",
+		 write ? "small write" : "small read", (unsigned long long)len,
+		 (unsigned long long)off, (unsigned long long)g->g.grant_id);
+	if (!req)
+		return conn_err(c, -ENOMEM, "%s: out of memory", what);
+	while (len && !rc) {
+		uint32_t n = len < PROTO_SMALL_MAX ? (uint32_t)len : PROTO_SMALL_MAX;
+
+		memset(req, 0, sizeof(*req));
+		req->hdr.type = write ? PROTO_WRITE_SMALL_REQ : PROTO_READ_SMALL_REQ;
+		req->u.small.grant_id = g->g.grant_id;
+		req->u.small.offset = off;
+		req->u.small.length = n;
+		if (write)
+			memcpy(req->u.small.data, buf, n);
+		rc = ctrl_call(c, req, write ? PROTO_WRITE_SMALL_RESP : PROTO_READ_SMALL_RESP, rep,
+			       what);
 		if (rc)
-			return rc;
-	} else {
-		memcpy(*user, page + mis, (size_t)head);
+			break;
+		if (rep->u.small.grant_id != g->g.grant_id || rep->u.small.offset != off ||
+		    rep->u.small.length != n) {
+			rc = conn_err(c, -EPROTO, "%s at %s: the reply names %u bytes at %llu of "
+				      "grant %llu", what, c->where, rep->u.small.length,
+				      (unsigned long long)rep->u.small.offset,
+				      (unsigned long long)rep->u.small.grant_id);
+			break;
+		}
+		if (!write)
+			memcpy(buf, rep->u.small.data, n);
+		off += n;
+		buf += n;
+		len -= n;
 	}
-	*off += head;
-	*user += head;
-	*len -= (size_t)head;
-	return 0;
+	free(req);
+	return rc;
 }
 
 static int xfer_sync(struct sealmr_grant *g, uint64_t off, char *user, size_t len, bool write)
 {
 	struct sealmr_conn *c = g->conn;
+	uint64_t head;
 	int rc;
 
 	/* A revoke already waiting makes this fail fast, before an RDMA
@@ -315,15 +335,24 @@ static int xfer_sync(struct sealmr_grant *g, uint64_t off, char *user, size_t le
 	rc = xfer_staging(c);
 	if (rc)
 		goto out;
-	if (c->quirk_align) {
-		rc = c->quirk_why[0] ? xfer_quirk_check(c, g, off, write ? "write" : "read")
-				     : xfer_sync_head(c, g, &off, &user, &len, write);
-		if (rc || len == 0)
-			goto out;
+	rc = xfer_quirk_check(c, g, write ? "write" : "read");
+	if (rc)
+		goto out;
+	/* Where the daemon's device would misplace them, the bytes before the
+	 * first page boundary go through the daemon; the rest stays one-sided. */
+	head = xfer_quirk_head(c, g, off, len);
+	if (head) {
+		rc = xfer_small(c, g, off, user, head, write);
+		off += head;
+		user += head;
+		len -= (size_t)head;
 	}
-	rc = xfer_sync_range(c, g, off, user, len, write);
-	/* The revoke may have come in with the failure: it says more. */
-	if (rc == -EACCES && g->revoked)
+	if (!rc && len)
+		rc = xfer_sync_range(c, g, off, user, len, write);
+	/* The revoke may have come in with the failure: it says more. A small
+	 * transfer to a revoked grant is refused as a grant the daemon does not
+	 * know (EBADF). */
+	if ((rc == -EACCES || rc == -EBADF) && g->revoked)
 		rc = conn_err(c, -EACCES, "grant %llu revoked by the server: %s",
 			      (unsigned long long)g->g.grant_id, g->revoke_text);
 out:
@@ -415,6 +444,7 @@ static int xfer_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *b
 {
 	struct sealmr_conn *c = g->conn;
 	struct xfer_slot *s;
+	uint64_t head;
 	unsigned idx;
 	int rc;
 
@@ -429,7 +459,7 @@ static int xfer_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *b
 	rc = grant_check(g, off, len, write);
 	if (rc)
 		return rc;
-	rc = xfer_quirk_check(c, g, off, write ? "async write" : "async read");
+	rc = xfer_quirk_check(c, g, write ? "async write" : "async read");
 	if (rc)
 		return rc;
 	if (c->nslot_free == 0)
@@ -439,20 +469,37 @@ static int xfer_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *b
 		conn_progress(c, 0);
 	if (c->sq_used >= c->sq_size)
 		return conn_err(c, -EAGAIN, "the send queue is full");
+	/* Bytes the daemon's device would misplace go through the daemon
+	 * before the call returns; the call still completes once, when its
+	 * one-sided rest (if any) has. */
+	head = xfer_quirk_head(c, g, off, len);
+	if (head) {
+		rc = xfer_small(c, g, off, (char *)buf->addr + buf_off, head, write);
+		if (rc)
+			return rc == -EBADF && g->revoked
+				       ? conn_err(c, -EACCES, "grant %llu revoked by the server: %s",
+						  (unsigned long long)g->g.grant_id, g->revoke_text)
+				       : rc;
+	}
 	idx = c->slot_free[--c->nslot_free];
 	s = &c->slots[idx];
-	rc = xfer_post(c, write ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ, WRID(WRID_ASYNC, idx),
-		       buf->addr + buf_off, buf->mr->lkey, (uint32_t)len, g->g.addr + off,
-		       g->g.rkey);
-	if (rc) {
-		c->slot_free[c->nslot_free++] = idx;
-		return rc;
-	}
 	s->user_ctx = user_ctx;
 	s->grant_id = g->g.grant_id;
 	s->len = (uint32_t)len;
 	s->status = 0;
 	s->write = write;
+	if (head == len) {
+		s->busy = false;
+		xfer_ring_push(c, idx);
+		return 0;
+	}
+	rc = xfer_post(c, write ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ, WRID(WRID_ASYNC, idx),
+		       (char *)buf->addr + buf_off + head, buf->mr->lkey, (uint32_t)(len - head),
+		       g->g.addr + off + head, g->g.rkey);
+	if (rc) {
+		c->slot_free[c->nslot_free++] = idx;
+		return rc;
+	}
 	s->busy = true;
 	c->async_busy++;
 	if (write)

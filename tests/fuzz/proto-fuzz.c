@@ -50,7 +50,8 @@ static void fuzz_msg_accepted(const uint8_t *data, size_t size)
 	ssize_t n;
 
 	FUZZ_CHECK(size <= PROTO_MSG_MAX);
-	FUZZ_CHECK(fuzz_msg.hdr.magic == PROTO_MAGIC && fuzz_msg.hdr.version == PROTO_VERSION);
+	FUZZ_CHECK(fuzz_msg.hdr.magic == PROTO_MAGIC && fuzz_msg.hdr.version >= PROTO_VERSION_MIN &&
+		   fuzz_msg.hdr.version <= PROTO_VERSION);
 	FUZZ_CHECK(fuzz_msg.hdr.length == size);
 	FUZZ_CHECK(strcmp(proto_type_name(fuzz_msg.hdr.type), "unknown"));
 	if (fuzz_msg.hdr.type == PROTO_REVOKE)

@@ -27,7 +27,7 @@ static void proto_encode__header_is_little_endian(void **state)
 
 	proto_test_fill(PROTO_CLOSE_REQ, &m);
 	assert_int_equal(encode(&m, buf), 24);
-	assert_memory_equal(buf, "SLMR\x01\x00\x03\x00\x18\x00\x00\x00\x07\x03\x02\x01", 16);
+	assert_memory_equal(buf, "SLMR\x02\x00\x03\x00\x18\x00\x00\x00\x07\x03\x02\x01", 16);
 	assert_memory_equal(buf + 16, "\x01\x00\x00\x00\x00\x00\x00\x80", 8);
 }
 
@@ -42,6 +42,14 @@ static void proto_encode__every_type_has_its_documented_length(void **state)
 		proto_test_fill(type, &m);
 		assert_int_equal(encode(&m, buf), proto_test_wire_len(type, 2));
 		assert_le(buf, 8, 4, proto_test_wire_len(type, 2));
+		/* And in version 1, for the types it has. */
+		m.hdr.version = 1;
+		if (proto_test_wire_len_v1(type, 2)) {
+			assert_int_equal(encode(&m, buf), proto_test_wire_len_v1(type, 2));
+			assert_le(buf, 4, 2, 1);
+		} else {
+			assert_int_equal(encode(&m, buf), -EINVAL);
+		}
 		assert_le(buf, 6, 2, type);
 	}
 }
@@ -61,6 +69,20 @@ static void proto_encode__fields_land_at_documented_offsets(void **state)
 	assert_le(buf, 52, 4, PROTO_ACCESS_READ);
 	assert_le(buf, 56, 4, PROTO_PERSIST_PMEM);
 	assert_le(buf, 60, 4, PROTO_FLUSH_COMMIT);
+	assert_le(buf, 64, 4, PROTO_PLACE_PAGE);
+
+	proto_test_fill(PROTO_WRITE_SMALL_REQ, &m);
+	encode(&m, buf);
+	assert_le(buf, 16, 8, 12);
+	assert_le(buf, 24, 8, 4196);
+	assert_le(buf, 32, 4, 2);
+	assert_le(buf, 36, 4, 0);
+	assert_le(buf, 40, 2, 0x5aa5);
+
+	proto_test_fill(PROTO_READ_SMALL_REQ, &m);
+	encode(&m, buf);
+	assert_le(buf, 16, 8, 12);
+	assert_le(buf, 32, 4, 2);
 
 	proto_test_fill(PROTO_OPEN_REQ, &m);
 	encode(&m, buf);
@@ -119,10 +141,44 @@ static void proto_encode__header_fields_of_msg_are_ignored(void **state)
 	proto_test_fill(PROTO_STAT_REQ, &m);
 	n = encode(&m, a);
 	m.hdr.magic = 0x12345678;
-	m.hdr.version = 99;
 	m.hdr.length = 3;
 	assert_int_equal(encode(&m, b), n);
 	assert_memory_equal(a, b, (size_t)n);
+	/* The version is the caller's, where it gives one it may encode. */
+	m.hdr.version = PROTO_VERSION;
+	assert_int_equal(encode(&m, b), n);
+	assert_memory_equal(a, b, (size_t)n);
+	m.hdr.version = PROTO_VERSION + 1;
+	assert_int_equal(encode(&m, b), -EINVAL);
+	m.hdr.version = 99;
+	assert_int_equal(encode(&m, b), -EINVAL);
+}
+
+static void proto_encode__small_lengths_and_flags(void **state)
+{
+	unsigned char buf[PROTO_MSG_MAX];
+	struct proto_msg m;
+
+	proto_test_fill(PROTO_WRITE_SMALL_REQ, &m);
+	m.u.small.length = PROTO_SMALL_MAX;
+	assert_int_equal(encode(&m, buf), PROTO_MSG_MAX);
+	m.u.small.length = PROTO_SMALL_MAX + 1;
+	assert_int_equal(encode(&m, buf), -EINVAL);
+	m.u.small.length = 0;
+	assert_int_equal(encode(&m, buf), -EINVAL);
+	proto_test_fill(PROTO_READ_SMALL_REQ, &m);
+	m.u.small.length = PROTO_SMALL_MAX;
+	assert_int_equal(encode(&m, buf), 40);
+	m.u.small.flags = 1;
+	assert_int_equal(encode(&m, buf), -EINVAL);
+	proto_test_fill(PROTO_GRANT, &m);
+	m.u.grant.place = 0;
+	assert_int_equal(encode(&m, buf), -EINVAL);
+	m.u.grant.place = 3;
+	assert_int_equal(encode(&m, buf), -EINVAL);
+	/* Version 1 has no place: whatever is there stays home. */
+	m.hdr.version = 1;
+	assert_int_equal(encode(&m, buf), 64);
 }
 
 /* The structure's string field that proto_test_strs[i] puts on the wire. */
@@ -297,6 +353,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(proto_encode__header_is_little_endian),
+		cmocka_unit_test(proto_encode__small_lengths_and_flags),
 		cmocka_unit_test(proto_encode__every_type_has_its_documented_length),
 		cmocka_unit_test(proto_encode__fields_land_at_documented_offsets),
 		cmocka_unit_test(proto_encode__header_fields_of_msg_are_ignored),

@@ -14,6 +14,7 @@ static void proto_type_name__names_every_type(void **state)
 	static const char *const names[] = {
 		"LIST_REQ",  "LIST_RESP",  "OPEN_REQ",	 "GRANT",	"CLOSE_REQ", "CLOSE_RESP",
 		"COMMIT_REQ", "COMMIT_RESP", "STAT_REQ", "STAT_RESP", "REVOKE",	   "ERROR",
+		"WRITE_SMALL_REQ", "WRITE_SMALL_RESP", "READ_SMALL_REQ", "READ_SMALL_RESP",
 	};
 
 	for (size_t i = 0; i < PROTO_TEST_NTYPES; i++)

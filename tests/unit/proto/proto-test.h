@@ -22,17 +22,23 @@ static const uint16_t proto_test_types[] PROTO_TEST_UNUSED = {
 	PROTO_LIST_REQ,	  PROTO_LIST_RESP,   PROTO_OPEN_REQ,   PROTO_GRANT,
 	PROTO_CLOSE_REQ,  PROTO_CLOSE_RESP,  PROTO_COMMIT_REQ, PROTO_COMMIT_RESP,
 	PROTO_STAT_REQ,	  PROTO_STAT_RESP,   PROTO_REVOKE,     PROTO_ERROR,
+	PROTO_WRITE_SMALL_REQ, PROTO_WRITE_SMALL_RESP, PROTO_READ_SMALL_REQ, PROTO_READ_SMALL_RESP,
 };
 #define PROTO_TEST_NTYPES (sizeof(proto_test_types) / sizeof(proto_test_types[0]))
 
-/* Whole-message sizes from PROTOCOL.md; LIST_RESP's with count entries. */
+/*
+ * Whole-message sizes in version 2 from PROTOCOL.md: LIST_RESP's with count
+ * entries, WRITE_SMALL_REQ's and READ_SMALL_RESP's with count bytes of data.
+ */
 static inline size_t proto_test_wire_len(uint16_t type, uint32_t count)
 {
 	switch (type) {
 	case PROTO_LIST_REQ: return 20;
 	case PROTO_LIST_RESP: return 24 + 80 * (size_t)count;
 	case PROTO_OPEN_REQ: return 100;
-	case PROTO_GRANT: return 64;
+	case PROTO_GRANT: return 68;
+	case PROTO_WRITE_SMALL_REQ: case PROTO_READ_SMALL_RESP: return 40 + (size_t)count;
+	case PROTO_WRITE_SMALL_RESP: case PROTO_READ_SMALL_REQ: return 40;
 	case PROTO_CLOSE_REQ: case PROTO_CLOSE_RESP: return 24;
 	case PROTO_COMMIT_REQ: case PROTO_COMMIT_RESP: return 40;
 	case PROTO_STAT_REQ: return 80;
@@ -41,6 +47,26 @@ static inline size_t proto_test_wire_len(uint16_t type, uint32_t count)
 	case PROTO_ERROR: return 276;
 	default: return 0;
 	}
+}
+
+/* The same in version 1, which has no small transfers: 0 for those. */
+static inline size_t proto_test_wire_len_v1(uint16_t type, uint32_t count)
+{
+	switch (type) {
+	case PROTO_GRANT: return 64;
+	case PROTO_WRITE_SMALL_REQ: case PROTO_READ_SMALL_RESP:
+	case PROTO_WRITE_SMALL_RESP: case PROTO_READ_SMALL_REQ: return 0;
+	default: return proto_test_wire_len(type, count);
+	}
+}
+
+/* The count proto_test_fill gives the types whose size has one. */
+static inline uint32_t proto_test_count(uint16_t type)
+{
+	return type == PROTO_LIST_RESP || type == PROTO_WRITE_SMALL_REQ ||
+			       type == PROTO_READ_SMALL_RESP
+		       ? 2
+		       : 0;
 }
 
 /* Every string field on the wire: where it starts in its message, its size. */
@@ -110,6 +136,18 @@ static inline void proto_test_fill(uint16_t type, struct proto_msg *m)
 		m->u.grant.access = PROTO_ACCESS_READ;
 		m->u.grant.persist = PROTO_PERSIST_PMEM;
 		m->u.grant.flush = PROTO_FLUSH_COMMIT;
+		m->u.grant.place = PROTO_PLACE_PAGE;
+		break;
+	case PROTO_WRITE_SMALL_REQ:
+	case PROTO_READ_SMALL_RESP:
+		m->u.small.data[0] = 0xa5;
+		m->u.small.data[1] = 0x5a;
+		/* fall through */
+	case PROTO_WRITE_SMALL_RESP:
+	case PROTO_READ_SMALL_REQ:
+		m->u.small.grant_id = 12;
+		m->u.small.offset = 4196;
+		m->u.small.length = 2;
 		break;
 	case PROTO_CLOSE_REQ:
 	case PROTO_CLOSE_RESP:

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <string.h>
+
+#include "place.h"
+#include "proto.h"
+
+#define PLACE_RXE_VENDOR_ID 0xffffff
+
+static int place_is_rxe(struct ibv_context *verbs)
+{
+	struct ibv_device_attr attr;
+
+	/* rxe devices may have any name (rdma link add NAME type rxe). */
+	if (!strncmp(ibv_get_device_name(verbs->device), "rxe", 3))
+		return 1;
+	return ibv_query_device(verbs, &attr) == 0 && attr.vendor_id == PLACE_RXE_VENDOR_ID;
+}
+
+uint32_t place_of(struct ibv_context *verbs, int odp)
+{
+	/* Only the ODP copy loses the offset: pinned regions go through
+	 * rxe's ordinary MR copy, which keeps it. */
+	if (odp && verbs && place_is_rxe(verbs))
+		return PROTO_PLACE_PAGE;
+	return PROTO_PLACE_EXACT;
+}
