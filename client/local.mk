@@ -11,7 +11,8 @@ client_libsealmr_la_SOURCES = client/lib/sealmr-internal.h \
 	client/lib/atomic.c \
 	client/lib/buf.c
 client_libsealmr_la_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS) $(RDMACM_CFLAGS)
-client_libsealmr_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined \
+# 0:1:0: protocol version 2 behind the same interfaces (libtool: revision+1).
+client_libsealmr_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:1:0 -no-undefined \
 	-Wl,--version-script=$(top_srcdir)/client/libsealmr.map
 client_libsealmr_la_LIBADD = proto/libproto.la common/libcommon.la \
 	$(IBVERBS_LIBS) $(RDMACM_LIBS)
