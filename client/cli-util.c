@@ -46,6 +46,22 @@ int cli_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* A count: decimal digits only, so that "1K" is an error, not 1024. */
+int cli_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 static int cli_bad_target(const char *cmd, const char *s, const char *why)
 {
 	fprintf(stderr, "%s: %s: bad target '%s': %s\n", cli_prog, cmd, s, why);

@@ -63,6 +63,8 @@ struct cli_session {
 extern const char *cli_prog;
 
 int cli_parse_size(const char *s, uint64_t *out);
+/* A decimal count in min..max; sizes' suffixes are refused. */
+int cli_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Returns 0, or prints why to stderr and returns CLI_USAGE. */
 int cli_parse_target(const char *cmd, const char *s, bool want_export, struct cli_target *t);
 int cli_connect(struct cli_session *s, const struct cli_target *t, const struct cli_opts *o,

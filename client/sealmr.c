@@ -96,7 +96,7 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 			o->json = true;
 			break;
 		case 't':
-			if (cli_parse_size(optarg, &v) || v == 0 || v > 3600000)
+			if (cli_parse_count(optarg, 1, 3600000, &v))
 				return cli_fail_msg("--timeout", CLI_USAGE, "'%s' is not a number of "
 						    "milliseconds", optarg);
 			o->timeout_ms = (int)v;
@@ -109,8 +109,9 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 				return cli_fail_msg("--size", CLI_USAGE, "'%s' is not a size", optarg);
 			break;
 		case OPT_DEPTH:
-			if (cli_parse_size(optarg, &v) || v == 0 || v > 4096)
-				return cli_fail_msg("--depth", CLI_USAGE, "'%s' is not 1 to 4096", optarg);
+			if (cli_parse_count(optarg, 1, 4096, &v))
+				return cli_fail_msg("--depth", CLI_USAGE, "'%s' is not a count from 1 to 4096",
+						    optarg);
 			o->depth = (unsigned)v;
 			break;
 		case OPT_LAT:
@@ -120,9 +121,9 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 			o->poll = true;
 			break;
 		case OPT_CLIENTS:
-			if (cli_parse_size(optarg, &v) || v == 0 || v > 1024)
-				return cli_fail_msg("--clients", CLI_USAGE, "'%s' is not 1 to 1024",
-						    optarg);
+			if (cli_parse_count(optarg, 1, 1024, &v))
+				return cli_fail_msg("--clients", CLI_USAGE,
+						    "'%s' is not a count from 1 to 1024", optarg);
 			o->clients = (unsigned)v;
 			break;
 		case OPT_SPAN:

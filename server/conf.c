@@ -84,6 +84,22 @@ int conf_parse_size(const char *text, uint64_t *out)
 	return 0;
 }
 
+int conf_parse_count(const char *text, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	/* Digits only: a count with a size's suffix is a mistake to report. */
+	if (*text < '0' || *text > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int conf_parse_cidr(const char *text, struct conf_cidr *out)
 {
 	char buf[64];
@@ -193,8 +209,8 @@ static int conf_daemon_key(struct conf_parse *p, const char *name, const char *v
 	if (!strcmp(name, "max_clients")) {
 		uint64_t n;
 
-		if (conf_parse_size(v, &n) || n == 0 || n > 65536)
-			return conf_fail(p, -EINVAL, "max_clients = %s: want 1..65536", v);
+		if (conf_parse_count(v, &n) || n == 0 || n > 65536)
+			return conf_fail(p, -EINVAL, "max_clients = %s: want a count, 1..65536", v);
 		cfg->max_clients = (unsigned)n;
 		return 1;
 	}

@@ -66,5 +66,7 @@ bool conf_client_allowed(const struct conf_export *exp, const struct in_addr *ad
 int conf_parse_cidr(const char *text, struct conf_cidr *out);
 /* "256M", "1G", "4096" into bytes; 0 or -EINVAL. */
 int conf_parse_size(const char *text, uint64_t *out);
+/* A decimal count (no suffix); 0 or -EINVAL. */
+int conf_parse_count(const char *text, uint64_t *out);
 
 #endif

@@ -389,6 +389,7 @@ static void conn_on_cq(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	struct ibv_cq *cq;
 	void *ctx;
+	int rc;
 
 	/* Drain the channel, ack in batches, re-arm, then poll until empty:
 	 * a completion arriving between poll and re-arm raises a new event. */
@@ -398,8 +399,10 @@ static void conn_on_cq(evutil_socket_t fd, short what, void *arg)
 			c->cq_unacked = 0;
 		}
 	}
-	if (ibv_req_notify_cq(c->cq, 0))
-		LOG_ERR("client %s: ibv_req_notify_cq failed", c->peer);
+	rc = ibv_req_notify_cq(c->cq, 0);
+	if (rc)
+		LOG_ERR("client %s: ibv_req_notify_cq: %s (its completions may go unseen)", c->peer,
+			strerror(rc));
 	conn_poll(c);
 }
 
@@ -438,6 +441,7 @@ static int conn_create_verbs(struct conn *c)
 	struct ibv_context *verbs = c->id->verbs;
 	struct ibv_qp_init_attr qa = { 0 };
 	size_t size = (size_t)(CONN_RECVS + CONN_SENDS) * PROTO_MSG_MAX;
+	int rc;
 
 	c->pd = ibv_alloc_pd(verbs);
 	if (!c->pd)
@@ -450,8 +454,9 @@ static int conn_create_verbs(struct conn *c)
 	c->cq = ibv_create_cq(verbs, CONN_CQ_DEPTH, c, c->chan, 0);
 	if (!c->cq)
 		return -errno;
-	if (ibv_req_notify_cq(c->cq, 0))
-		return -EIO;
+	rc = ibv_req_notify_cq(c->cq, 0);
+	if (rc)
+		return -rc;
 	c->bufs = aligned_alloc(4096, size);
 	if (!c->bufs)
 		return -ENOMEM;
@@ -468,8 +473,8 @@ static int conn_create_verbs(struct conn *c)
 	if (rdma_create_qp(c->id, c->pd, &qa))
 		return -errno;
 	for (unsigned i = 0; i < CONN_RECVS; i++)
-		if (conn_post_recv(c, i))
-			return -EIO;
+		if ((rc = conn_post_recv(c, i)))
+			return rc;
 	for (int i = 0; i < CONN_SENDS; i++)
 		c->send_free[c->nsend_free++] = CONN_SENDS - 1 - i;
 	return 0;

@@ -60,7 +60,7 @@ static void devwatch_on_event(evutil_socket_t fd, short what, void *arg)
 static int devwatch_open(struct event_base *base, struct ibv_device *dev, struct devwatch_dev *d)
 {
 	const char *name = ibv_get_device_name(dev);
-	int fl;
+	int fl, rc;
 
 	d->ctx = ibv_open_device(dev);
 	if (!d->ctx) {
@@ -69,8 +69,12 @@ static int devwatch_open(struct event_base *base, struct ibv_device *dev, struct
 		return -errno;
 	}
 	fl = fcntl(d->ctx->async_fd, F_GETFL);
-	if (fl < 0 || fcntl(d->ctx->async_fd, F_SETFL, fl | O_NONBLOCK))
+	if (fl < 0 || fcntl(d->ctx->async_fd, F_SETFL, fl | O_NONBLOCK)) {
+		rc = -errno;
+		LOG_WARN("%s: fcntl(O_NONBLOCK) of its async fd: %s", name, strerror(errno));
 		goto err_close;
+	}
+	rc = -ENOMEM;
 	d->ev = event_new(base, d->ctx->async_fd, EV_READ | EV_PERSIST, devwatch_on_event, d);
 	if (!d->ev || event_add(d->ev, NULL))
 		goto err_free_event;
@@ -81,10 +85,10 @@ err_free_event:
 		event_free(d->ev);
 	d->ev = NULL;
 err_close:
-	LOG_WARN("%s: cannot watch its async events", name);
+	LOG_WARN("%s: cannot watch its async events: %s", name, strerror(-rc));
 	ibv_close_device(d->ctx);
 	d->ctx = NULL;
-	return -ENOMEM;
+	return rc;
 }
 
 int devwatch_new(struct event_base *base, struct devwatch **out)

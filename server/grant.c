@@ -49,10 +49,12 @@ static struct ibv_mr *grant_reg(struct ibv_pd *pd, struct export *exp, void *add
 		if (mr)
 			return mr;
 	}
+	int e = errno;
+
 	snprintf(err, errlen, "export '%s': ibv_reg_mr(addr=%p, len=%llu, %s): %s%s",
 		 exp->cfg.name, addr, (unsigned long long)len, odp ? "odp" : "pinned",
-		 strerror(errno),
-		 errno == EOPNOTSUPP && odp ? " (the RDMA device has no on-demand paging)" : "");
+		 strerror(e), e == EOPNOTSUPP && odp ? " (the RDMA device has no on-demand paging)" : "");
+	errno = e; /* the caller's cause */
 	return NULL;
 }
 
@@ -70,7 +72,7 @@ int grant_new(struct ibv_pd *pd, struct export *exp, uint64_t id, uint64_t offse
 	base = (char *)seal_addr(exp->seal) + offset;
 	g->mr = grant_reg(pd, exp, base, length, grant_access_flags(access), err, errlen);
 	if (!g->mr) {
-		int rc = -errno;
+		int rc = -errno; /* before LOG_ERR can change it */
 
 		LOG_ERR("%s", err);
 		free(g);

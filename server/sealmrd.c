@@ -15,8 +15,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
-#include <event2/event.h>
 
 #include "conf.h"
 #include "log.h"
@@ -98,10 +98,65 @@ static int sealmrd_prepare_state(const struct conf *cfg)
 	return 0;
 }
 
+/*
+ * -d: detach before any device, listener or event base exists (their file
+ * descriptors and epoll state do not belong across a fork), but keep the
+ * caller waiting until the daemon is ready: the parent exits 0 when the
+ * child writes its ready byte, or with the child's status when it dies
+ * first, its errors already on the caller's standard error.
+ */
+static int sealmrd_detach(int *ready_fd)
+{
+	int p[2], st;
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		LOG_ERR("-d: pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		LOG_ERR("-d: fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) == 1)
+			_exit(0);
+		if (waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st))
+			_exit(WEXITSTATUS(st));
+		_exit(1);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		LOG_WARN("-d: setsid: %s", strerror(errno));
+	*ready_fd = p[1];
+	return 0;
+}
+
+/* Ready: the waiting parent goes, and the terminal with it. */
+static void sealmrd_detached(int ready_fd)
+{
+	int null = open("/dev/null", O_RDWR);
+
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	if (write(ready_fd, "r", 1) != 1)
+		LOG_WARN("-d: telling the parent: %s", strerror(errno));
+	close(ready_fd);
+}
+
 int main(int argc, char **argv)
 {
-	const char *file = SEALMRD_DEFAULT_CONF, *pidfile = NULL;
-	int detach = 0, check = 0, verbose = 0, opt, rc;
+	const char *file = SEALMRD_DEFAULT_CONF;
+	int detach = 0, check = 0, verbose = 0, opt, rc = 1, ready_fd = -1;
+	char *pidfile = NULL, *conf_path = NULL;
 	struct server *srv = NULL;
 	struct conf *cfg;
 	char err[512];
@@ -110,7 +165,10 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'c': file = optarg; break;
 		case 'd': detach = 1; break;
-		case 'p': pidfile = optarg; break;
+		case 'p':
+			free(pidfile);
+			pidfile = strdup(optarg);
+			break;
 		case 't': check = 1; break;
 		case 'v': verbose = 1; break;
 		case 'h': usage(stdout); return 0;
@@ -122,48 +180,55 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init("sealmrd", LOG_LEVEL_NOTICE, 0);
+	/* A detached daemon works in /: a reload must still find the file. */
+	if (detach && file[0] != '/' && (conf_path = realpath(file, NULL)))
+		file = conf_path;
 	rc = conf_new(file, &cfg, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "sealmrd: %s\n", err);
-		return 2;
+		rc = 2;
+		goto out_free;
 	}
 	if (check) {
 		printf("%s: ok, %u exports\n", file, cfg->nexports);
 		conf_delete(&cfg);
-		return 0;
+		rc = 0;
+		goto out_free;
 	}
 	log_init("sealmrd", verbose ? LOG_LEVEL_DEBUG : cfg->log_level, cfg->log_syslog);
-	if (!pidfile)
-		pidfile = cfg->pid_file;
+	/* Our own copy: a reload frees the configuration it would point into. */
+	if (!pidfile && cfg->pid_file)
+		pidfile = strdup(cfg->pid_file);
+	rc = 1;
+	if (detach && (sealmrd_detach(&ready_fd) || chdir("/"))) {
+		conf_delete(&cfg);
+		goto out_free;
+	}
 	sealmrd_check_memlock(cfg);
 	signal(SIGPIPE, SIG_IGN);
 	if (sealmrd_prepare_state(cfg) || server_new(cfg, &srv)) {
 		conf_delete(&cfg);
-		return 1;
+		goto out_free;
 	}
 	if (server_listen(srv))
-		goto err_delete;
-	if (detach) {
-		if (daemon(0, 0)) {
-			LOG_ERR("daemon: %s", strerror(errno));
-			goto err_delete;
-		}
-		/* libevent's backend (epoll) does not survive a fork as is. */
-		if (event_reinit(srv->base))
-			LOG_WARN("event_reinit failed");
-	}
+		goto out_delete;
 	if (pidfile && sealmrd_pidfile(pidfile))
-		goto err_delete;
+		goto out_delete;
 	sealmrd_notify("READY=1");
+	if (ready_fd >= 0)
+		sealmrd_detached(ready_fd);
 	rc = server_run(srv);
 	sealmrd_notify("STOPPING=1");
 	server_delete(&srv);
-	if (pidfile)
-		unlink(pidfile);
+	if (pidfile && unlink(pidfile) < 0)
+		LOG_WARN("pid file %s: %s", pidfile, strerror(errno));
 	LOG_NOTICE("stopped");
-	return rc;
+	goto out_free;
 
-err_delete:
+out_delete:
 	server_delete(&srv);
-	return 1;
+out_free:
+	free(pidfile);
+	free(conf_path);
+	return rc;
 }

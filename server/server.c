@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "devwatch.h"
 #include "log.h"
+#include "place.h"
 #include "server.h"
 
 #define SERVER_VERIFY_MS 1000
@@ -43,7 +44,8 @@ static int server_on_connect_request(struct server *srv, struct rdma_cm_id *id,
 {
 	struct sockaddr *sa = rdma_get_peer_addr(id);
 	struct proto_conn_priv priv;
-	char why[128], peer[INET6_ADDRSTRLEN] = "?";
+	char why[192], peer[INET6_ADDRSTRLEN] = "?";
+	int rc;
 	struct conn *c;
 
 	if (sa->sa_family == AF_INET)
@@ -76,8 +78,12 @@ static int server_on_connect_request(struct server *srv, struct rdma_cm_id *id,
 		server_reject(id, EUSERS, why);
 		return 0;
 	}
-	if (conn_new(srv, id, priv.version, priv.credits, &c)) {
-		server_reject(id, ENOMEM, "cannot set up the connection (see above)");
+	rc = conn_new(srv, id, priv.version, priv.credits, &c);
+	if (rc) {
+		/* The client hears the real cause, not a blanket ENOMEM. */
+		snprintf(why, sizeof(why), "%s: cannot set up the connection: %s (see above)", peer,
+			 strerror(-rc));
+		server_reject(id, -rc > 0 && -rc < 4096 ? -rc : EIO, why);
 		return 0;
 	}
 	srv->stats.rejected--;
@@ -358,6 +364,11 @@ static int server_check_device(struct ibv_context *verbs)
 	}
 	LOG_INFO("%s: on-demand paging for RC read/write: yes",
 		 ibv_get_device_name(verbs->device));
+	if (place_of(verbs, 1) == PROTO_PLACE_PAGE)
+		LOG_NOTICE("%s: Soft-RoCE puts a packet that starts mid-page at its page's start "
+			   "in an on-demand-paging region: grants say so (page placement), and "
+			   "protocol version 2 clients send such bytes through the daemon",
+			   ibv_get_device_name(verbs->device));
 	return 1;
 }
 

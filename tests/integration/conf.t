@@ -72,6 +72,8 @@ size = 4M
 colour = blue"
 refused unknown-daemon-key 6 "unknown key 'threads' in \[sealmrd\]" "threads = 4
 $good"
+refused count-with-a-suffix 6 "max_clients = 1K: want a count, 1..65536" "max_clients = 1K
+$good"
 refused unknown-section 6 "unknown section \[exports\]" "[exports]
 path = $F"
 refused bad-access 9 "access = rx: want rw or ro" "[export a]
