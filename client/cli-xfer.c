@@ -22,11 +22,10 @@
  * (Soft-RoCE with on-demand paging) only place packets right from a page
  * start, and libsealmr can only align a transfer within its grant.
  */
-#define CLI_GRANT_ALIGN 4096u
 
 static uint64_t cli_align_down(uint64_t off)
 {
-	return off & ~(uint64_t)(CLI_GRANT_ALIGN - 1);
+	return off & ~(uint64_t)(SEALMR_GRANT_ALIGN - 1);
 }
 
 static int cli_read_full(int fd, char *buf, size_t len, uint64_t off)

@@ -40,6 +40,7 @@ struct cli_opts {
 	uint64_t span;     /* bytes of the export cycled over; 0: all */
 	bool poll;         /* busy-poll for completions instead of sleeping */
 	double seconds;
+	unsigned given; /* the options on the command line, 1u << index in sealmr.c's table */
 };
 
 /* HOST[:PORT][/EXPORT[@OFFSET[+LENGTH]]] */

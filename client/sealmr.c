@@ -65,29 +65,51 @@ static void usage(FILE *fp)
 
 enum { OPT_OP = 256, OPT_SIZE, OPT_DEPTH, OPT_TIME, OPT_LAT, OPT_CLIENTS, OPT_SPAN, OPT_POLL };
 
+/* Every option, once; each command says which of them it takes (by index). */
+static const struct option longopts[] = {
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "op", required_argument, NULL, OPT_OP },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "depth", required_argument, NULL, OPT_DEPTH },
+	{ "time", required_argument, NULL, OPT_TIME },
+	{ "lat", no_argument, NULL, OPT_LAT },
+	{ "clients", required_argument, NULL, OPT_CLIENTS },
+	{ "span", required_argument, NULL, OPT_SPAN },
+	{ "poll", no_argument, NULL, OPT_POLL },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+#define OPTS_COMMON (opt_bit("quiet") | opt_bit("timeout"))
+
+static unsigned opt_bit(const char *name)
+{
+	for (unsigned i = 0; longopts[i].name; i++)
+		if (!strcmp(longopts[i].name, name))
+			return 1u << i;
+	return 0;
+}
+
+/* The table index of the option getopt_long returned as c. */
+static unsigned opt_index(int c)
+{
+	for (unsigned i = 0; longopts[i].name; i++)
+		if (longopts[i].val == c)
+			return i;
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct cli_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "op", required_argument, NULL, OPT_OP },
-		{ "size", required_argument, NULL, OPT_SIZE },
-		{ "depth", required_argument, NULL, OPT_DEPTH },
-		{ "time", required_argument, NULL, OPT_TIME },
-		{ "lat", no_argument, NULL, OPT_LAT },
-		{ "clients", required_argument, NULL, OPT_CLIENTS },
-		{ "span", required_argument, NULL, OPT_SPAN },
-		{ "poll", no_argument, NULL, OPT_POLL },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	uint64_t v;
 	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "qjt:hV", longopts, NULL)) != -1) {
+		if (c != '?')
+			o->given |= 1u << opt_index(c);
 		switch (c) {
 		case 'q':
 			o->quiet = true;
@@ -152,12 +174,16 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 
 int main(int argc, char **argv)
 {
-	static const struct {
+	const struct {
 		const char *name;
 		int (*fn)(const struct cli_opts *, int, char **);
+		unsigned takes;
 	} cmds[] = {
-		{ "ls", cli_ls }, { "stat", cli_stat }, { "put", cli_put },
-		{ "get", cli_get }, { "bench", cli_bench },
+		{ "ls", cli_ls, OPTS_COMMON | opt_bit("json") },
+		{ "stat", cli_stat, OPTS_COMMON | opt_bit("json") },
+		{ "put", cli_put, OPTS_COMMON },
+		{ "get", cli_get, OPTS_COMMON },
+		{ "bench", cli_bench, ~0u },
 	};
 	struct cli_opts o = {
 		.op = "read",
@@ -173,9 +199,20 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CLI_USAGE;
 	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[optind], cmds[i].name))
-			return cmds[i].fn(&o, argc - optind - 1, argv + optind + 1);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		unsigned extra = o.given & ~cmds[i].takes;
+
+		if (strcmp(argv[optind], cmds[i].name))
+			continue;
+		/* An option the command would ignore is a mistake worth naming. */
+		for (unsigned b = 0; extra && longopts[b].name; b++)
+			if (extra & (1u << b))
+				return cli_fail_msg(cmds[i].name, CLI_USAGE,
+						    "--%s is not an option of %s (sealmr --help "
+						    "says which command takes it)",
+						    longopts[b].name, cmds[i].name);
+		return cmds[i].fn(&o, argc - optind - 1, argv + optind + 1);
+	}
 	fprintf(stderr, "%s: unknown command '%s' (sealmr --help lists them)\n", cli_prog,
 		argv[optind]);
 	return CLI_USAGE;

@@ -23,6 +23,8 @@
 #define PROTO_LIST_MAX 32       /* exports in one LIST_RESP */
 #define PROTO_CONN_PRIV_SIZE 16 /* fits rdma_connect's 56 bytes on RoCE */
 #define PROTO_DEFAULT_PORT 7471
+/* A grant's offset in its export is a multiple of this (OPEN_REQ). */
+#define PROTO_GRANT_ALIGN 4096
 /* Bytes of file data in one WRITE_SMALL_REQ or READ_SMALL_RESP (v2). */
 #define PROTO_SMALL_MAX (PROTO_MSG_MAX - PROTO_HDR_SIZE - 24)
 

@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include "conf.h"
+#include "admin.h"
+#include "proto.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -254,9 +256,9 @@ static int conf_export_key(struct conf_parse *p, struct conf_export *e,
 			return conf_fail(p, -EINVAL,
 					   "%s = %s: want a byte count such as 4096, 64M or 2G",
 					   name, v);
-		if (*dst % 4096)
-			return conf_fail(p, -EINVAL, "%s = %s: must be a multiple of 4096",
-					   name, v);
+		if (*dst % PROTO_GRANT_ALIGN)
+			return conf_fail(p, -EINVAL, "%s = %s: must be a multiple of %u",
+					   name, v, PROTO_GRANT_ALIGN);
 		return 1;
 	}
 	if (!strcmp(name, "access")) {
@@ -371,9 +373,9 @@ static int conf_defaults(struct conf *cfg, const char *file)
 {
 	cfg->file = strdup(file);
 	cfg->state_dir = strdup("/var/lib/sealmr");
-	cfg->admin_socket = strdup("/run/sealmr/admin.sock");
+	cfg->admin_socket = strdup(ADMIN_SOCKET_DEFAULT);
 	strcpy(cfg->listen_host, "0.0.0.0");
-	cfg->listen_port = 7471;
+	cfg->listen_port = PROTO_DEFAULT_PORT;
 	cfg->log_level = LOG_LEVEL_NOTICE;
 	cfg->max_clients = 1024;
 	return (cfg->file && cfg->state_dir && cfg->admin_socket) ? 0 : -ENOMEM;

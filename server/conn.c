@@ -18,7 +18,6 @@
 
 #define CONN_CQ_DEPTH (CONN_RECVS + CONN_SENDS)
 #define CONN_ACK_BATCH 16
-#define CONN_GRANT_ALIGN 4096u
 
 static char *conn_slot(struct conn *c, unsigned idx)
 {
@@ -181,9 +180,9 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 		return;
 	/* rxe's ODP copy puts a mid-page packet at its page's start: with
 	 * grants starting on a page, that page is still the grant's own. */
-	if (o->offset % CONN_GRANT_ALIGN) {
+	if (o->offset % PROTO_GRANT_ALIGN) {
 		conn_error(c, id, EINVAL, "%s: a grant must start on a %u-byte boundary (asked %llu)",
-			   exp->cfg.name, CONN_GRANT_ALIGN, (unsigned long long)o->offset);
+			   exp->cfg.name, PROTO_GRANT_ALIGN, (unsigned long long)o->offset);
 		return;
 	}
 	if ((o->access & PROTO_ACCESS_WRITE) && !exp->cfg.writable) {

@@ -15,8 +15,7 @@ server_sealmrd_LDADD = server/libseal.la proto/libproto.la common/libcommon.la \
 # sealmrctl speaks to the daemon's admin socket (server/ADMIN.md); it reads
 # sealmrd.conf only for admin_socket.
 sbin_PROGRAMS += server/sealmrctl
-server_sealmrctl_SOURCES = server/sealmrctl.c server/admin.h \
-	server/conf.c server/conf.h
+server_sealmrctl_SOURCES = server/sealmrctl.c server/admin.h
 server_sealmrctl_CFLAGS = $(AM_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS)
 server_sealmrctl_LDADD = common/libcommon.la $(INIH_LIBS) $(JSONC_LIBS)
 EXTRA_DIST += server/ADMIN.md

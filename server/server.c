@@ -22,7 +22,8 @@
 
 static void server_reject(struct rdma_cm_id *id, int status, const char *why)
 {
-	struct proto_conn_priv priv = { .version = PROTO_VERSION, .status = status };
+	struct proto_conn_priv priv = { .version = PROTO_VERSION, .status = status,
+					.max_msg = PROTO_MSG_MAX };
 	uint8_t pd[PROTO_CONN_PRIV_SIZE];
 
 	proto_conn_priv_encode(&priv, pd);

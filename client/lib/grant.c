@@ -14,6 +14,30 @@
 #include "log.h"
 #include "sealmr-internal.h"
 
+/* The public header spells the wire's values again, for programs that see
+ * only it: they must stay the same numbers. */
+_Static_assert(SEALMR_DEFAULT_PORT == PROTO_DEFAULT_PORT, "default port");
+_Static_assert(SEALMR_GRANT_ALIGN == PROTO_GRANT_ALIGN, "grant alignment");
+_Static_assert(SEALMR_NAME_MAX == PROTO_NAME_MAX, "export name size");
+_Static_assert((int)SEALMR_READ == PROTO_ACCESS_READ && (int)SEALMR_WRITE == PROTO_ACCESS_WRITE,
+	       "access bits");
+_Static_assert((int)SEALMR_MODE_DAX == PROTO_MODE_DAX &&
+		       (int)SEALMR_MODE_PAGECACHE == PROTO_MODE_PAGECACHE,
+	       "modes");
+_Static_assert((int)SEALMR_REG_ODP == PROTO_REG_ODP && (int)SEALMR_REG_PINNED == PROTO_REG_PINNED,
+	       "registrations");
+_Static_assert((int)SEALMR_PERSIST_PMEM == PROTO_PERSIST_PMEM &&
+		       (int)SEALMR_PERSIST_PAGECACHE == PROTO_PERSIST_PAGECACHE,
+	       "persistence");
+_Static_assert((int)SEALMR_FLUSH_COMMIT == PROTO_FLUSH_COMMIT &&
+		       (int)SEALMR_FLUSH_RDMA_FLUSH == PROTO_FLUSH_RDMA_FLUSH,
+	       "flush methods");
+_Static_assert((int)SEALMR_REVOKE_ADMIN == PROTO_REVOKE_ADMIN &&
+		       (int)SEALMR_REVOKE_EXPORT_REMOVED == PROTO_REVOKE_EXPORT_REMOVED &&
+		       (int)SEALMR_REVOKE_FILE_CHANGED == PROTO_REVOKE_FILE_CHANGED &&
+		       (int)SEALMR_REVOKE_SHUTDOWN == PROTO_REVOKE_SHUTDOWN,
+	       "revoke reasons");
+
 static uint32_t grant_proto_access(unsigned access)
 {
 	uint32_t a = 0;

@@ -17,6 +17,7 @@ extern "C" {
 #endif
 
 #define SEALMR_DEFAULT_PORT 7471
+#define SEALMR_GRANT_ALIGN 4096 /* sealmr_open's offset is a multiple of this */
 #define SEALMR_NAME_MAX 64
 
 struct sealmr_conn;

@@ -51,6 +51,9 @@ is "$(ctl exports --json | json "[(e['name'], e['size'], e['access'], e['sealed'
 	"[('data', 4194304, 'rw', False), ('other', 4194304, 'ro', False)]" "exports --json"
 is "$("$SEALMRCTL" -c "$PWD/adm.conf" exports --json | json "len(r['exports'])")" 2 \
 	"-c CONFIG finds the socket through admin_socket"
+{ cat adm.conf; printf '\n[export broken]\npath = not/absolute\nsize = 5000\n'; } > adm-bad.conf
+is "$("$SEALMRCTL" -c "$PWD/adm-bad.conf" exports --json | json "len(r['exports'])")" 2 \
+	"-c CONFIG with an export sealmrd would refuse still finds the socket (only admin_socket is read)"
 
 # 3. A client holding a grant shows up everywhere.
 ok "a client holds a grant on 'data'" hold h1 data

@@ -47,6 +47,8 @@ check "a bad port" 1 "the port is not a number" $SEALMR ls $RDMA_ADDR:99999
 check "an empty file" 1 "the file is empty" $SEALMR put empty $A/data
 check "an unknown command" 1 "unknown command 'frobnicate'" $SEALMR frobnicate
 check "bench with a bad --op" 1 "--op is read or write" $SEALMR bench $A/data --op copy
+check "put with an option of bench" 1 "put: --depth is not an option of put" \
+	$SEALMR put empty $A/data --depth 4
 check "a count with a size's suffix" 1 "--depth: '1K' is not a count from 1 to 4096" \
 	$SEALMR bench $A/data --depth 1K
 like "$($SEALMR --help | tr "\n" " ")" "exit status:.*5  the grant was revoked" "--help documents the exit codes"

@@ -9,12 +9,14 @@
 . "$SEALMR_TOP_SRCDIR/tests/integration/lib.sh"
 
 PM=$TOOLS/pagemix
-X=/mnt/dax-xfs/sp-$$ E=/mnt/dax-ext4/sp-$$
+X=/mnt/dax-xfs/sp-$$ E=/mnt/dax-ext4/sp-$$ S=/mnt/dax-xfs/sp-span-$$
 PAGES=20 ROUNDS=${SEALMR_SUBPAGE_ROUNDS:-50}
-truncate -s 1M $X $E
+truncate -s 1M $X $E $S
 daemon_start sp "$(export_conf x $X 1M)
 
-$(export_conf e $E 1M)" || { daemon_log; finish; }
+$(export_conf e $E 1M)
+
+$(export_conf s $S 1M)" || { daemon_log; finish; }
 A=$RDMA_ADDR:$PORT
 small() { "$SEALMRCTL" -s "$DSOCK" stats --json | jq -r ".stats.small_$1"; }
 
@@ -31,6 +33,10 @@ for mode in sync async; do
 	is "$rb:$(cat $mode-b.out)" "0:ok $ROUNDS" \
 		"$mode: writer B (bytes 2100..3099 of the same pages) read back its bytes every round"
 done
+# One writer whose transfers start mid-page and run over two more pages:
+# the head through the daemon, the rest one-sided, one completion a call.
+$PM $A s async 100 10000 8 5 3 > span.out 2>&1
+is "$?:$(cat span.out)" "0:ok 5" "async: 10000-byte transfers from mid-page read back right"
 w=$(small writes) r=$(small reads)
 diag "the daemon served $w small writes and $r small reads"
 like "$w" '^[1-9][0-9]*$' "the unaligned bytes went to the daemon as small writes"
@@ -58,11 +64,13 @@ is "$($PM verify $X $PAGES $ROUNDS 100:1000:1 2100:1000:2)" "0 bytes wrong" \
 	"sync: after the stop, every page holds both writers' last bytes and zeros between"
 is "$($PM verify $E $PAGES $ROUNDS 100:1000:1 2100:1000:2)" "0 bytes wrong" \
 	"async: likewise on ext4"
+is "$($PM verify $S 8 5 100:10000:3)" "0 bytes wrong" \
+	"async spanning pages: each block holds the last bytes and zeros around them"
 # The puts' bytes are on the file too, read straight from it.
 for spec in 12345:100000; do
 	off=${spec%:*} len=${spec#*:}
 	is "$(dd if=$X iflag=skip_bytes,count_bytes skip=$((512 * 1024 + off)) count=$len status=none | sha256sum | cut -d' ' -f1)" \
 		"$(head -c $len src | sha256sum | cut -d' ' -f1)" "the last put's bytes are on the file"
 done
-rm -f $X $E
+rm -f $X $E $S
 finish

@@ -6,7 +6,9 @@
  * a registered buffer), reads them back the same way and compares, and at
  * the end flushes the whole range. Another pagemix at another OFF writes
  * the other bytes of the same pages at the same time: neither may lose a
- * byte of the other's, nor read one misplaced.
+ * byte of the other's, nor read one misplaced. OFF + LEN past a page makes
+ * each "page" a block of whole pages (a transfer that starts mid-page and
+ * runs on: its head goes through the daemon, the rest one-sided).
  *
  *   pagemix HOST:PORT EXPORT sync|async OFF LEN PAGES ROUNDS SEED
  *       prints "ok ROUNDS" or what failed, and exits 0 or 3
@@ -29,6 +31,12 @@
 
 #define PM_PAGE 4096u
 
+/* The block each writer's range repeats in: whole pages. */
+static size_t pm_stride(unsigned off, unsigned len)
+{
+	return ((size_t)off + len + PM_PAGE - 1) / PM_PAGE * PM_PAGE;
+}
+
 static unsigned char pm_byte(unsigned seed, unsigned round, unsigned page, unsigned i)
 {
 	/* Never 0, so that an untouched byte cannot pass for a written one. */
@@ -45,11 +53,17 @@ static int pm_verify(int argc, char **argv)
 {
 	unsigned pages = (unsigned)strtoul(argv[3], NULL, 0), rounds;
 	unsigned char *file, *want;
-	size_t size, wrong = 0;
+	size_t size, wrong = 0, stride = PM_PAGE;
 	int fd;
 
 	rounds = (unsigned)strtoul(argv[4], NULL, 0);
-	size = (size_t)pages * PM_PAGE;
+	for (int a = 5; a < argc; a++) {
+		unsigned off, len, seed;
+
+		if (sscanf(argv[a], "%u:%u:%u", &off, &len, &seed) == 3 && pm_stride(off, len) > stride)
+			stride = pm_stride(off, len);
+	}
+	size = (size_t)pages * stride;
 	file = calloc(1, size);
 	want = calloc(1, size);
 	fd = open(argv[2], O_RDONLY);
@@ -62,12 +76,12 @@ static int pm_verify(int argc, char **argv)
 	for (int a = 5; a < argc; a++) {
 		unsigned off, len, seed;
 
-		if (sscanf(argv[a], "%u:%u:%u", &off, &len, &seed) != 3 || off + len > PM_PAGE) {
-			fprintf(stderr, "pagemix: '%s': want OFF:LEN:SEED within a page\n", argv[a]);
+		if (sscanf(argv[a], "%u:%u:%u", &off, &len, &seed) != 3 || !len) {
+			fprintf(stderr, "pagemix: '%s': want OFF:LEN:SEED\n", argv[a]);
 			return 2;
 		}
 		for (unsigned p = 0; p < pages; p++)
-			pm_fill(want + (size_t)p * PM_PAGE + off, seed, rounds - 1, p, len);
+			pm_fill(want + (size_t)p * stride + off, seed, rounds - 1, p, len);
 	}
 	for (size_t i = 0; i < size; i++)
 		wrong += file[i] != want[i];
@@ -83,6 +97,7 @@ struct pm {
 	struct sealmr_buf *buf;
 	unsigned char *mem; /* PAGES * LEN: what each page gets, then what came back */
 	unsigned off, len, pages;
+	size_t stride;
 	int async;
 };
 
@@ -115,7 +130,7 @@ static int pm_pass(struct pm *m, int write)
 	int rc = 0;
 
 	for (unsigned p = 0; p < m->pages && !rc; p++) {
-		uint64_t at = (uint64_t)p * PM_PAGE + m->off;
+		uint64_t at = (uint64_t)p * m->stride + m->off;
 		unsigned char *b = m->mem + (size_t)p * m->len;
 
 		if (!m->async)
@@ -159,10 +174,11 @@ int main(int argc, char **argv)
 	m.pages = (unsigned)strtoul(argv[6], NULL, 0);
 	rounds = (unsigned)strtoul(argv[7], NULL, 0);
 	seed = (unsigned)strtoul(argv[8], NULL, 0);
-	if (!m.len || !m.pages || !rounds || m.off + m.len > PM_PAGE) {
-		fprintf(stderr, "pagemix: OFF + LEN must stay within a page, counts above 0\n");
+	if (!m.len || !m.pages || !rounds) {
+		fprintf(stderr, "pagemix: LEN, PAGES and ROUNDS must be above 0\n");
 		return 2;
 	}
+	m.stride = pm_stride(m.off, m.len);
 	m.mem = malloc((size_t)m.pages * m.len);
 	if (!m.mem)
 		return 3;
@@ -171,7 +187,7 @@ int main(int argc, char **argv)
 		printf("connect: %s\n", strerror(-rc));
 		return 3;
 	}
-	rc = sealmr_open(m.conn, argv[2], 0, (uint64_t)m.pages * PM_PAGE,
+	rc = sealmr_open(m.conn, argv[2], 0, (uint64_t)m.pages * m.stride,
 			 SEALMR_READ | SEALMR_WRITE, &m.grant);
 	if (rc)
 		return pm_fail(&m, "open", rc);
@@ -196,7 +212,7 @@ int main(int argc, char **argv)
 					return 3;
 				}
 	}
-	rc = sealmr_flush(m.grant, 0, (uint64_t)m.pages * PM_PAGE);
+	rc = sealmr_flush(m.grant, 0, (uint64_t)m.pages * m.stride);
 	if (rc)
 		return pm_fail(&m, "flush", rc);
 	printf("ok %u\n", rounds);
