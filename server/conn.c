@@ -208,8 +208,7 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 	TAILQ_INSERT_TAIL(&c->grants, g, entry);
 	c->ngrants++;
 	srv->stats.grants++;
-	grant_fill_proto(g, &m.u.grant);
-	m.u.grant.place = exp->reg == PROTO_REG_ODP ? c->place : PROTO_PLACE_EXACT;
+	grant_fill_proto(g, c->place, &m.u.grant);
 	LOG_INFO("client %s: grant %llu on '%s' [%llu, +%llu) %s rkey 0x%x", c->peer,
 		 (unsigned long long)g->id, exp->cfg.name, (unsigned long long)g->offset,
 		 (unsigned long long)g->length, (g->access & PROTO_ACCESS_WRITE) ? "rw" : "ro",
@@ -518,7 +517,7 @@ int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t version, uint16
 	c->serial = ++srv->next_conn_serial;
 	c->peer_credits = peer_credits;
 	c->version = version;
-	c->place = place_of(id->verbs, 1);
+	c->place = place_of_odp(id->verbs);
 	c->state = CONN_ACCEPTING;
 	TAILQ_INIT(&c->grants);
 	if (sa->sa_family == AF_INET) {

@@ -103,7 +103,7 @@ void grant_delete(struct grant **pg)
 	*pg = NULL;
 }
 
-void grant_fill_proto(const struct grant *g, struct proto_grant *out)
+void grant_fill_proto(const struct grant *g, uint32_t place, struct proto_grant *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->grant_id = g->id;
@@ -114,6 +114,8 @@ void grant_fill_proto(const struct grant *g, struct proto_grant *out)
 	out->access = g->access;
 	out->persist = export_proto_persist(g->exp);
 	out->flush = PROTO_FLUSH_COMMIT;
+	/* Pinned regions go through rxe's ordinary copy, which keeps the offset. */
+	out->place = g->exp->reg == PROTO_REG_ODP ? place : PROTO_PLACE_EXACT;
 }
 
 int grant_persist(struct grant *g, uint64_t off, uint64_t len)

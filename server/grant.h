@@ -35,7 +35,8 @@ int grant_new(struct ibv_pd *pd, struct export *exp, uint64_t id, uint64_t offse
 /* Deregisters (the rkey dies here) and releases the export. NULL is fine. */
 void grant_delete(struct grant **grant);
 
-void grant_fill_proto(const struct grant *grant, struct proto_grant *out);
+/* place: the connection's device's placement for ODP regions (place.h). */
+void grant_fill_proto(const struct grant *grant, uint32_t place, struct proto_grant *out);
 /* Makes off..+len (relative to the grant) durable. */
 int grant_persist(struct grant *grant, uint64_t off, uint64_t len);
 

@@ -18,11 +18,9 @@ static int place_is_rxe(struct ibv_context *verbs)
 	return ibv_query_device(verbs, &attr) == 0 && attr.vendor_id == PLACE_RXE_VENDOR_ID;
 }
 
-uint32_t place_of(struct ibv_context *verbs, int odp)
+uint32_t place_of_odp(struct ibv_context *verbs)
 {
-	/* Only the ODP copy loses the offset: pinned regions go through
-	 * rxe's ordinary MR copy, which keeps it. */
-	if (odp && verbs && place_is_rxe(verbs))
+	if (verbs && place_is_rxe(verbs))
 		return PROTO_PLACE_PAGE;
 	return PROTO_PLACE_EXACT;
 }

@@ -10,10 +10,11 @@
 #include <infiniband/verbs.h>
 
 /*
- * PROTO_PLACE_PAGE for on-demand-paging regions on Soft-RoCE (rxe): its
- * ODP copy (Linux 7.2's __rxe_odp_mr_copy) drops a packet's offset within
- * its page. PROTO_PLACE_EXACT for pinned regions and other devices.
+ * Where verbs puts packets into an on-demand-paging region: PROTO_PLACE_PAGE
+ * on Soft-RoCE (rxe), whose ODP copy (Linux 7.2's __rxe_odp_mr_copy) drops a
+ * packet's offset within its page; PROTO_PLACE_EXACT elsewhere. Pinned
+ * regions are exact everywhere (grant_fill_proto).
  */
-uint32_t place_of(struct ibv_context *verbs, int odp);
+uint32_t place_of_odp(struct ibv_context *verbs);
 
 #endif

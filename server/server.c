@@ -365,7 +365,7 @@ static int server_check_device(struct ibv_context *verbs)
 	}
 	LOG_INFO("%s: on-demand paging for RC read/write: yes",
 		 ibv_get_device_name(verbs->device));
-	if (place_of(verbs, 1) == PROTO_PLACE_PAGE)
+	if (place_of_odp(verbs) == PROTO_PLACE_PAGE)
 		LOG_NOTICE("%s: Soft-RoCE puts a packet that starts mid-page at its page's start "
 			   "in an on-demand-paging region: grants say so (page placement), and "
 			   "protocol version 2 clients send such bytes through the daemon",

@@ -228,6 +228,12 @@ void grant_free_all(struct sealmr_conn *c)
 		grant_unlink_free(g);
 }
 
+int grant_revoked_err(struct sealmr_grant *g)
+{
+	return conn_err(g->conn, -EACCES, "grant %llu revoked by the server: %s",
+			(unsigned long long)g->g.grant_id, g->revoke_text);
+}
+
 int grant_check(struct sealmr_grant *g, uint64_t off, uint64_t len, bool write)
 {
 	struct sealmr_conn *c = g->conn;
@@ -252,6 +258,5 @@ int grant_check(struct sealmr_grant *g, uint64_t off, uint64_t len, bool write)
 	return 0;
 
 err_revoked:
-	return conn_err(c, -EACCES, "grant %llu revoked by the server: %s",
-			(unsigned long long)g->g.grant_id, g->revoke_text);
+	return grant_revoked_err(g);
 }

@@ -41,11 +41,10 @@ void xfer_quirk_setup(struct sealmr_conn *c)
 	LOG_DEBUG("sealmr %s: path MTU %d", c->where, mtu);
 }
 
-unsigned xfer_quirk_align(struct sealmr_conn *c, const struct sealmr_grant *g)
+unsigned xfer_quirk_align(const struct sealmr_grant *g)
 {
 	const char *env = getenv("SEALMR_RXE_QUIRK");
 
-	(void)c;
 	if (env && !strcmp(env, "0"))
 		return 0;
 	if (env && !strcmp(env, "1"))
@@ -55,7 +54,7 @@ unsigned xfer_quirk_align(struct sealmr_conn *c, const struct sealmr_grant *g)
 
 int xfer_quirk_check(struct sealmr_conn *c, struct sealmr_grant *g, const char *what)
 {
-	if (xfer_quirk_align(c, g) && c->quirk_why[0])
+	if (xfer_quirk_align(g) && c->quirk_why[0])
 		return conn_err(c, -EOPNOTSUPP, "%s on grant %llu: %s", what,
 				(unsigned long long)g->g.grant_id, c->quirk_why);
 	return 0;
@@ -64,7 +63,7 @@ int xfer_quirk_check(struct sealmr_conn *c, struct sealmr_grant *g, const char *
 uint64_t xfer_quirk_head(struct sealmr_conn *c, const struct sealmr_grant *g, uint64_t off,
 			 uint64_t len)
 {
-	unsigned align = xfer_quirk_align(c, g);
+	unsigned align = xfer_quirk_align(g);
 	uint64_t mis, head;
 
 	if (!align)

@@ -254,6 +254,8 @@ void grant_revoke(struct sealmr_grant *g, unsigned reason, const char *text);
 void grant_free_all(struct sealmr_conn *c);
 /* 0, or -EACCES/-ENOTCONN/-ERANGE with the message set. */
 int grant_check(struct sealmr_grant *g, uint64_t off, uint64_t len, bool write);
+/* -EACCES naming the revoke's reason, as every call on a revoked grant fails. */
+int grant_revoked_err(struct sealmr_grant *g);
 
 /* xfer.c */
 int xfer_setup(struct sealmr_conn *c);
@@ -270,7 +272,7 @@ int xfer_post(struct sealmr_conn *c, enum ibv_wr_opcode op, uint64_t wr_id, void
 /* The path MTU check, once the endpoint is connected. */
 void xfer_quirk_setup(struct sealmr_conn *c);
 /* The page size one-sided starts on g must keep to, or 0 (exact placement). */
-unsigned xfer_quirk_align(struct sealmr_conn *c, const struct sealmr_grant *g);
+unsigned xfer_quirk_align(const struct sealmr_grant *g);
 /* 0, or -EOPNOTSUPP when g's placement needs a path MTU of a page. */
 int xfer_quirk_check(struct sealmr_conn *c, struct sealmr_grant *g, const char *what);
 /* How many bytes from off must go by WRITE_SMALL/READ_SMALL (0 if none). */

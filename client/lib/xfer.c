@@ -299,6 +299,9 @@ int xfer_small(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off, char
 			memcpy(req->u.small.data, buf, n);
 		rc = ctrl_call(c, req, write ? PROTO_WRITE_SMALL_RESP : PROTO_READ_SMALL_RESP, rep,
 			       what);
+		/* The daemon no longer knows a revoked grant: say why it is gone. */
+		if (rc == -EBADF && g->revoked)
+			rc = grant_revoked_err(g);
 		if (rc)
 			break;
 		if (rep->u.small.grant_id != g->g.grant_id || rep->u.small.offset != off ||
@@ -349,12 +352,9 @@ static int xfer_sync(struct sealmr_grant *g, uint64_t off, char *user, size_t le
 	}
 	if (!rc && len)
 		rc = xfer_sync_range(c, g, off, user, len, write);
-	/* The revoke may have come in with the failure: it says more. A small
-	 * transfer to a revoked grant is refused as a grant the daemon does not
-	 * know (EBADF). */
-	if ((rc == -EACCES || rc == -EBADF) && g->revoked)
-		rc = conn_err(c, -EACCES, "grant %llu revoked by the server: %s",
-			      (unsigned long long)g->g.grant_id, g->revoke_text);
+	/* The revoke may have come in with the failure: it says more. */
+	if (rc == -EACCES && g->revoked)
+		rc = grant_revoked_err(g);
 out:
 	conn_run_revoke_cbs(c);
 	return rc;
@@ -476,10 +476,7 @@ static int xfer_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *b
 	if (head) {
 		rc = xfer_small(c, g, off, (char *)buf->addr + buf_off, head, write);
 		if (rc)
-			return rc == -EBADF && g->revoked
-				       ? conn_err(c, -EACCES, "grant %llu revoked by the server: %s",
-						  (unsigned long long)g->g.grant_id, g->revoke_text)
-				       : rc;
+			return rc;
 	}
 	idx = c->slot_free[--c->nslot_free];
 	s = &c->slots[idx];
