@@ -392,6 +392,7 @@ static void bench_json(const struct bench_shared *sh, const struct bench_stats *
 	ADD("op", json_object_new_string(bench_op_name(sh->op)));
 	ADD("size", json_object_new_uint64(sh->size));
 	ADD("depth", json_object_new_int64(sh->depth));
+	ADD("qps", json_object_new_int64(sh->o->qps ? sh->o->qps : SEALMR_DEFAULT_QPS));
 	ADD("clients", json_object_new_int64(sh->clients));
 	ADD("wait", json_object_new_string(sh->o->poll ? "poll" : "sleep"));
 	ADD("ops", json_object_new_uint64(st->ops));
@@ -419,9 +420,9 @@ static void bench_print(const struct bench_shared *sh, const struct bench_stats 
 		bench_json(sh, st);
 		return;
 	}
-	printf("bench %s: size %" PRIu64 ", depth %u, %u client%s, %.2f s\n",
-	       bench_op_name(sh->op), sh->size, sh->depth, sh->clients, sh->clients > 1 ? "s" : "",
-	       st->secs);
+	printf("bench %s: size %" PRIu64 ", depth %u, %u QP%s, %u client%s, %.2f s\n",
+	       bench_op_name(sh->op), sh->size, sh->depth, sh->o->qps ? sh->o->qps : SEALMR_DEFAULT_QPS,
+	       (sh->o->qps ? sh->o->qps : SEALMR_DEFAULT_QPS) == 1 ? "" : "s", sh->clients, sh->clients > 1 ? "s" : "", st->secs);
 	if (sh->op == BENCH_GRANT) {
 		printf("  %" PRIu64 " grants opened and closed: %.1f grants/s\n", st->ops, st->ops_s);
 		printf("  open latency us: p50 %.1f  p99 %.1f  avg %.1f  max %.1f; "

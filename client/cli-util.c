@@ -163,7 +163,7 @@ int cli_connect(struct cli_session *s, const struct cli_target *t, const struct 
 		unsigned depth)
 {
 	struct sealmr_conn_opts co = { .timeout_ms = o->timeout_ms, .depth = depth,
-				       .busy_poll = o->poll };
+				       .busy_poll = o->poll, .qps = o->qps };
 	int rc = sealmr_connect(t->host, t->port, &co, &s->conn);
 
 	if (rc)

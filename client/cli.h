@@ -39,6 +39,7 @@ struct cli_opts {
 	unsigned clients;  /* connections, one thread each */
 	uint64_t span;     /* bytes of the export cycled over; 0: all */
 	bool poll;         /* busy-poll for completions instead of sleeping */
+	unsigned qps;      /* data QPs of the session; 0: the library's default */
 	double seconds;
 	unsigned given; /* the options on the command line, 1u << index in sealmr.c's table */
 };

@@ -3,6 +3,8 @@ lib_LTLIBRARIES += client/libsealmr.la
 client_libsealmr_la_SOURCES = client/lib/sealmr-internal.h \
 	client/lib/errmsg.c \
 	client/lib/conn.c \
+	client/lib/dqp.c \
+	client/lib/wr.c \
 	client/lib/event.c \
 	client/lib/ctrl.c \
 	client/lib/grant.c \
@@ -12,7 +14,7 @@ client_libsealmr_la_SOURCES = client/lib/sealmr-internal.h \
 	client/lib/buf.c
 client_libsealmr_la_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS) $(RDMACM_CFLAGS)
 # 0:1:0: protocol version 2 behind the same interfaces (libtool: revision+1).
-client_libsealmr_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:1:0 -no-undefined \
+client_libsealmr_la_LDFLAGS = $(AM_LDFLAGS) -version-info 1:0:1 -no-undefined \
 	-Wl,--version-script=$(top_srcdir)/client/libsealmr.map
 client_libsealmr_la_LIBADD = proto/libproto.la common/libcommon.la \
 	$(IBVERBS_LIBS) $(RDMACM_LIBS)

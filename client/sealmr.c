@@ -28,7 +28,7 @@ static void usage(FILE *fp)
 "                                             read LENGTH bytes (default: to the end of\n"
 "                                             the export) into LOCALFILE or stdout\n"
 "  bench HOST[:PORT]/EXPORT [--op read|write|grant] [--size BYTES] [--depth N|--lat]\n"
-"        [--clients N] [--span BYTES] [--time SECONDS] [--poll]\n"
+"        [--clients N] [--span BYTES] [--time SECONDS] [--poll] [--qps N]\n"
 "                                             async one-sided READs or WRITEs kept at\n"
 "                                             depth N over the whole export; grant:\n"
 "                                             open and close grants of BYTES\n"
@@ -46,6 +46,8 @@ static void usage(FILE *fp)
 "      --time SECONDS   bench: how long (default 10)\n"
 "      --poll           bench: busy-poll for completions (sealmr_poll), as\n"
 "                       perftest and librpma do, instead of sleeping in sealmr_wait\n"
+"      --qps N          put, get, bench: data queue pairs of the session, 1 to 16\n"
+"                       (default 2); transfers of 128 KiB and more stripe over them\n"
 "  -h, --help           this help\n"
 "  -V, --version        the version\n"
 "\n"
@@ -63,7 +65,8 @@ static void usage(FILE *fp)
 		SEALMR_DEFAULT_PORT);
 }
 
-enum { OPT_OP = 256, OPT_SIZE, OPT_DEPTH, OPT_TIME, OPT_LAT, OPT_CLIENTS, OPT_SPAN, OPT_POLL };
+enum { OPT_OP = 256, OPT_SIZE, OPT_DEPTH, OPT_TIME, OPT_LAT, OPT_CLIENTS, OPT_SPAN, OPT_POLL,
+       OPT_QPS };
 
 /* Every option, once; each command says which of them it takes (by index). */
 static const struct option longopts[] = {
@@ -78,6 +81,7 @@ static const struct option longopts[] = {
 	{ "clients", required_argument, NULL, OPT_CLIENTS },
 	{ "span", required_argument, NULL, OPT_SPAN },
 	{ "poll", no_argument, NULL, OPT_POLL },
+	{ "qps", required_argument, NULL, OPT_QPS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -142,6 +146,12 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 		case OPT_POLL:
 			o->poll = true;
 			break;
+		case OPT_QPS:
+			if (cli_parse_count(optarg, 1, 16, &v))
+				return cli_fail_msg("--qps", CLI_USAGE, "'%s' is not a count from 1 to 16",
+						    optarg);
+			o->qps = (unsigned)v;
+			break;
 		case OPT_CLIENTS:
 			if (cli_parse_count(optarg, 1, 1024, &v))
 				return cli_fail_msg("--clients", CLI_USAGE,
@@ -181,8 +191,8 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "ls", cli_ls, OPTS_COMMON | opt_bit("json") },
 		{ "stat", cli_stat, OPTS_COMMON | opt_bit("json") },
-		{ "put", cli_put, OPTS_COMMON },
-		{ "get", cli_get, OPTS_COMMON },
+		{ "put", cli_put, OPTS_COMMON | opt_bit("qps") },
+		{ "get", cli_get, OPTS_COMMON | opt_bit("qps") },
 		{ "bench", cli_bench, ~0u },
 	};
 	struct cli_opts o = {

@@ -37,7 +37,8 @@
  * The numbers PROTOCOL.md gives for version 1. A constant of proto.h that
  * moves under them changes the wire: fix the spec and bump the version.
  */
-_Static_assert(PROTO_VERSION == 2 && PROTO_VERSION_MIN == 1, "the tables below are versions 1 and 2");
+_Static_assert(PROTO_VERSION == 3 && PROTO_VERSION_MIN == 1,
+	       "the tables below are versions 1 to 3 (3 changes no message)");
 _Static_assert(PROTO_MAGIC == 0x524d4c53u, "magic: the bytes SLMR");
 _Static_assert(PROTO_MSG_MAX == 4096, "receive buffers: 4096 bytes");
 _Static_assert(PROTO_HDR_SIZE == 16, "header: 16 bytes");
@@ -55,7 +56,8 @@ _Static_assert(PROTO_REVOKE_WIRE == 268, "REVOKE body: 268 bytes");
 _Static_assert(PROTO_ERROR_WIRE == 260, "ERROR body: 260 bytes");
 _Static_assert(PROTO_LIST_MAX == 32, "LIST_RESP: at most 32 entries");
 /* rdma_connect carries at most 56 bytes on RoCE; the largest messages fit a RECV. */
-_Static_assert(PROTO_CONN_PRIV_SIZE <= 56, "private data too large");
+_Static_assert(PROTO_CONN_PRIV_V3_SIZE <= 56, "private data too large");
+_Static_assert(PROTO_CONN_PRIV_V3_SIZE == 40, "version 3 private data: 40 bytes");
 _Static_assert(PROTO_HDR_SIZE + PROTO_LIST_RESP_MAX_WIRE <= PROTO_MSG_MAX, "LIST_RESP too large");
 _Static_assert(PROTO_HDR_SIZE + PROTO_STAT_RESP_WIRE <= PROTO_MSG_MAX, "STAT_RESP too large");
 _Static_assert(PROTO_MSG_MAX <= UINT16_MAX, "type sizes are kept in 16 bits");
@@ -736,6 +738,29 @@ int proto_conn_priv_decode(const void *buf, size_t len, struct proto_conn_priv *
 	out->credits = proto_get_le16(p + 6);
 	out->status = (int32_t)proto_get_le32(p + 8);
 	out->max_msg = proto_get_le32(p + 12);
+	return 0;
+}
+
+void proto_session_priv_encode(const struct proto_session_priv *s, void *buf)
+{
+	unsigned char *p = (unsigned char *)buf + PROTO_CONN_PRIV_SIZE;
+
+	proto_put_le64(p, s->session);
+	proto_put_le64(p + 8, s->token);
+	proto_put_le16(p + 16, s->qps);
+	memset(p + 18, 0, PROTO_SESSION_PRIV_SIZE - 18);
+}
+
+int proto_session_priv_decode(const void *buf, size_t len, struct proto_session_priv *out)
+{
+	const unsigned char *p = buf;
+
+	if (!p || len < PROTO_CONN_PRIV_V3_SIZE)
+		return -EBADMSG;
+	p += PROTO_CONN_PRIV_SIZE;
+	out->session = proto_get_le64(p);
+	out->token = proto_get_le64(p + 8);
+	out->qps = proto_get_le16(p + 16);
 	return 0;
 }
 

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #define PROTO_MAGIC 0x524d4c53u /* "SLMR" as little-endian bytes */
-#define PROTO_VERSION 2     /* what this codec speaks by default */
+#define PROTO_VERSION 3     /* what this codec speaks by default */
 #define PROTO_VERSION_MIN 1 /* the oldest it still encodes and decodes */
 #define PROTO_HDR_SIZE 16
 #define PROTO_MSG_MAX 4096      /* largest message, and every RECV buffer */
@@ -22,6 +22,11 @@
 #define PROTO_TEXT_MAX 256      /* error and revoke texts, NUL included */
 #define PROTO_LIST_MAX 32       /* exports in one LIST_RESP */
 #define PROTO_CONN_PRIV_SIZE 16 /* fits rdma_connect's 56 bytes on RoCE */
+/* Version 3's session fields follow the 16 bytes: 40 in all. */
+#define PROTO_SESSION_PRIV_SIZE 24
+#define PROTO_CONN_PRIV_V3_SIZE (PROTO_CONN_PRIV_SIZE + PROTO_SESSION_PRIV_SIZE)
+/* Data queue pairs a session may have at most (v3). */
+#define PROTO_SESSION_QPS_MAX 16
 #define PROTO_DEFAULT_PORT 7471
 /* A grant's offset in its export is a multiple of this (OPEN_REQ). */
 #define PROTO_GRANT_ALIGN 4096
@@ -96,6 +101,18 @@ struct proto_conn_priv {
 	uint16_t credits; /* RECVs the sender keeps posted */
 	int32_t status;   /* reject: positive errno saying why; else 0 */
 	uint32_t max_msg;
+};
+
+/*
+ * Version 3: bytes 16-39 of the same private data. A connect request with
+ * session 0 opens a session (its queue pair is the control QP); one with a
+ * session and its token joins that session as a data QP. The accept of a
+ * control QP hands the session and token out.
+ */
+struct proto_session_priv {
+	uint64_t session; /* request: 0 or the session joined; accept: the session */
+	uint64_t token;   /* join request and control accept: the session's token */
+	uint16_t qps;     /* control accept: data QPs it may join; join: this one's index */
 };
 
 struct proto_hdr {
@@ -243,6 +260,13 @@ int proto_decode(const void *buf, size_t len, struct proto_msg *out);
  */
 void proto_conn_priv_encode(const struct proto_conn_priv *priv, void *buf);
 int proto_conn_priv_decode(const void *buf, size_t len, struct proto_conn_priv *out);
+/*
+ * Version 3's session fields: encode writes bytes 16-39 of buf (the 16
+ * before are proto_conn_priv_encode's); decode reads them from the whole
+ * private data, -EBADMSG when it is shorter than PROTO_CONN_PRIV_V3_SIZE.
+ */
+void proto_session_priv_encode(const struct proto_session_priv *s, void *buf);
+int proto_session_priv_decode(const void *buf, size_t len, struct proto_session_priv *out);
 
 const char *proto_type_name(uint16_t type);
 const char *proto_revoke_reason_name(uint32_t reason);

@@ -201,6 +201,7 @@ static json_object *admin_req_clients(const struct admin_req_ctx *ctx, json_obje
 		admin_req_u64(o, "serial", c->serial);
 		admin_req_str(o, "state", conn_state_name(c->state));
 		admin_req_u64(o, "grants", c->ngrants);
+		admin_req_u64(o, "qps", c->ndata);
 		/* Not connected yet (accept sent, no ESTABLISHED): no age. */
 		if (c->connected_ns)
 			admin_req_u64(o, "age", admin_req_age_s(c->connected_ns));

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <event2/event.h>
 
@@ -478,28 +479,64 @@ static int conn_create_verbs(struct conn *c)
 	return 0;
 }
 
-static int conn_accept(struct conn *c)
+int conn_accept_id(struct rdma_cm_id *id, const void *priv, uint8_t len)
 {
 	struct ibv_device_attr attr;
 	struct rdma_conn_param param = { 0 };
+
+	if (ibv_query_device(id->verbs, &attr))
+		attr.max_qp_rd_atom = attr.max_qp_init_rd_atom = 16;
+	param.private_data = priv;
+	param.private_data_len = len;
+	/* Clients do RDMA READ into us: let them have the device's depth. */
+	param.responder_resources = (uint8_t)(attr.max_qp_rd_atom < 16 ? attr.max_qp_rd_atom : 16);
+	param.initiator_depth = (uint8_t)(attr.max_qp_init_rd_atom < 16 ? attr.max_qp_init_rd_atom : 16);
+	param.rnr_retry_count = 7;
+	if (rdma_accept(id, &param))
+		return -errno;
+	return 0;
+}
+
+void conn_reject(struct rdma_cm_id *id, int status, const char *why)
+{
+	struct proto_conn_priv priv = { .version = PROTO_VERSION, .status = status,
+					.max_msg = PROTO_MSG_MAX };
+	uint8_t pd[PROTO_CONN_PRIV_SIZE];
+
+	proto_conn_priv_encode(&priv, pd);
+	LOG_NOTICE("connection refused: %s", why);
+	rdma_reject(id, pd, sizeof(pd));
+}
+
+/* A version 3 accept hands out the session and its token as well. */
+static int conn_accept(struct conn *c)
+{
 	struct proto_conn_priv priv = {
 		.version = c->version,
 		.credits = CONN_RECVS,
 		.max_msg = PROTO_MSG_MAX,
 	};
-	uint8_t pd[PROTO_CONN_PRIV_SIZE];
+	struct proto_session_priv sp = {
+		.session = c->serial,
+		.token = c->token,
+		.qps = PROTO_SESSION_QPS_MAX,
+	};
+	uint8_t pd[PROTO_CONN_PRIV_V3_SIZE];
 
-	if (ibv_query_device(c->id->verbs, &attr))
-		attr.max_qp_rd_atom = attr.max_qp_init_rd_atom = 16;
 	proto_conn_priv_encode(&priv, pd);
-	param.private_data = pd;
-	param.private_data_len = sizeof(pd);
-	/* Clients do RDMA READ into us: let them have the device's depth. */
-	param.responder_resources = (uint8_t)(attr.max_qp_rd_atom < 16 ? attr.max_qp_rd_atom : 16);
-	param.initiator_depth = (uint8_t)(attr.max_qp_init_rd_atom < 16 ? attr.max_qp_init_rd_atom : 16);
-	param.rnr_retry_count = 7;
-	if (rdma_accept(c->id, &param))
-		return -errno;
+	if (c->version < 3)
+		return conn_accept_id(c->id, pd, PROTO_CONN_PRIV_SIZE);
+	proto_session_priv_encode(&sp, pd);
+	return conn_accept_id(c->id, pd, sizeof(pd));
+}
+
+/* The token: 64 bits nobody but the client on the control QP is told. */
+static int conn_new_token(uint64_t *out)
+{
+	do {
+		if (getrandom(out, sizeof(*out), 0) != sizeof(*out))
+			return -errno;
+	} while (*out == 0);
 	return 0;
 }
 
@@ -519,7 +556,9 @@ int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t version, uint16
 	c->version = version;
 	c->place = place_of_odp(id->verbs);
 	c->state = CONN_ACCEPTING;
+	c->kind = CONN_EP_CONTROL;
 	TAILQ_INIT(&c->grants);
+	TAILQ_INIT(&c->data);
 	if (sa->sa_family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)sa;
 
@@ -531,6 +570,11 @@ int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t version, uint16
 		snprintf(c->peer, sizeof(c->peer), "(family %d)", sa->sa_family);
 	}
 	id->context = c;
+	rc = conn_new_token(&c->token);
+	if (rc) {
+		LOG_ERR("client %s: getrandom (session token): %s", c->peer, strerror(-rc));
+		goto err_delete;
+	}
 	rc = conn_create_verbs(c);
 	if (rc) {
 		LOG_ERR("client %s: setting up verbs on %s: %s", c->peer,
@@ -586,10 +630,14 @@ void conn_disconnect(struct conn *c)
 void conn_delete(struct conn **pc)
 {
 	struct conn *c = *pc;
+	struct conn_data *d;
 	struct grant *g;
 
 	if (!c)
 		return;
+	/* Its data QPs first: they hang off its PD and CQ. */
+	while ((d = TAILQ_FIRST(&c->data)))
+		conn_data_delete(&d);
 	while ((g = TAILQ_FIRST(&c->grants)))
 		conn_drop_grant(c, g);
 	if (c->cq_ev)

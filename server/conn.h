@@ -3,11 +3,18 @@
  * conn: one client. Its own protection domain (so its rkeys are useless on
  * any other connection), CQ and completion channel on the daemon's event
  * loop, RC QP carrying the control messages, and the grants it holds.
+ *
+ * A version 3 client's connection is a session: the control QP carries
+ * only messages, and data QPs (conn-data.c) that join with the session's
+ * token carry the one-sided traffic, on the session's protection domain.
+ * A remote access error kills the data QP it happened on, never the
+ * control QP, so a REVOKE is never flushed with it.
  */
 #ifndef SEALMR_CONN_H
 #define SEALMR_CONN_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
 #include <rdma/rdma_cma.h>
@@ -21,6 +28,22 @@
 
 struct server;
 
+/* What an rdma_cm id's context points to: both structs start with it. */
+enum conn_ep_kind {
+	CONN_EP_CONTROL = 1,
+	CONN_EP_DATA,
+};
+
+struct conn_data {
+	enum conn_ep_kind kind; /* CONN_EP_DATA */
+	TAILQ_ENTRY(conn_data) entry;
+	struct conn *conn;
+	struct rdma_cm_id *id;
+	unsigned index; /* the client's name for it, for the logs */
+	bool established;
+};
+TAILQ_HEAD(conn_data_list, conn_data);
+
 enum conn_state {
 	CONN_ACCEPTING,   /* accept sent, waiting for ESTABLISHED */
 	CONN_ESTABLISHED, /* serving requests */
@@ -29,6 +52,7 @@ enum conn_state {
 };
 
 struct conn {
+	enum conn_ep_kind kind; /* CONN_EP_CONTROL */
 	TAILQ_ENTRY(conn) entry;
 	struct server *srv;
 	enum conn_state state;
@@ -52,6 +76,9 @@ struct conn {
 	uint16_t version; /* the protocol version the client connected with */
 	uint32_t place;   /* enum proto_place of its device's ODP regions */
 	uint64_t connected_ns;
+	uint64_t token; /* v3: what a data QP joining this session shows */
+	struct conn_data_list data;
+	unsigned ndata;
 };
 TAILQ_HEAD(conn_list, conn);
 
@@ -76,6 +103,22 @@ unsigned conn_revoke_export(struct conn *conn, struct export *exp, uint32_t reas
 void conn_drain_sends(struct conn *conn, int timeout_ms);
 
 const char *conn_state_name(enum conn_state state);
+
+/* The private data an accept carries: 16 bytes, 40 for a session's. */
+int conn_accept_id(struct rdma_cm_id *id, const void *priv, uint8_t len);
+/* Rejects a connect request: status is the positive errno the client reads. */
+void conn_reject(struct rdma_cm_id *id, int status, const char *why);
+
+/*
+ * conn-data.c: a CONNECT_REQUEST carrying a session and token joins that
+ * session as a data QP. Returns 1 when the id was taken, 0 when it was
+ * rejected (with a status saying why) and the caller destroys it.
+ */
+int conn_data_join(struct conn_list *conns, struct rdma_cm_id *id,
+		   const struct proto_session_priv *sp);
+void conn_data_established(struct conn_data *d);
+/* Disconnects (if still up) and frees a data QP. NULL is fine. */
+void conn_data_delete(struct conn_data **d);
 
 /* For the request handlers (conn.c, conn-small.c). */
 int conn_send(struct conn *conn, struct proto_msg *msg);

@@ -44,7 +44,7 @@ static void usage(FILE *fp)
 	fprintf(fp, CTL_SYNOPSIS
 		"  exports            the exports: path, size, access, mode, seal, grants\n"
 		"  grants             every grant: id, client, export, range, access, age\n"
-		"  clients            every connection: address, serial, state, grants, age\n"
+		"  clients            every connection: address, serial, state, grants, data QPs, age\n"
 		"  stats              counters since the daemon started, and what is held now\n"
 		"  revoke GRANT_ID    take one grant back (its rkey dies, the client is told)\n"
 		"  revoke --client ADDRESS\n"
@@ -401,6 +401,7 @@ static void ctl_client_row(struct ctl_table *t, json_object *c)
 	ctl_cell(t, "%" PRIu64, ctl_u64(c, "serial"));
 	ctl_cell(t, "%s", ctl_str(c, "state"));
 	ctl_cell(t, "%" PRIu64, ctl_u64(c, "grants"));
+	ctl_cell(t, "%" PRIu64, ctl_u64(c, "qps"));
 	ctl_cell(t, "%s", ctl_null(c, "age") ? "-" : ctl_age(ctl_u64(c, "age"), a, sizeof(a)));
 }
 
@@ -411,8 +412,8 @@ static int ctl_print_list(json_object *reply, const char *cmd)
 					       NULL };
 	static const char *const grants[] = { "ID", "CLIENT", "EXPORT", "OFFSET", "LENGTH",
 					      "ACCESS", "AGE", NULL };
-	static const char *const clients[] = { "ADDRESS", "SERIAL", "STATE", "GRANTS", "AGE",
-					       NULL };
+	static const char *const clients[] = { "ADDRESS", "SERIAL", "STATE", "GRANTS", "QPS",
+					       "AGE", NULL };
 	json_object *arr = json_object_object_get(reply, cmd);
 	struct ctl_table t = { 0 };
 	int rc;

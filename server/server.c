@@ -20,17 +20,6 @@
 #define SERVER_VERIFY_MS 1000
 #define SERVER_DRAIN_MS 200
 
-static void server_reject(struct rdma_cm_id *id, int status, const char *why)
-{
-	struct proto_conn_priv priv = { .version = PROTO_VERSION, .status = status,
-					.max_msg = PROTO_MSG_MAX };
-	uint8_t pd[PROTO_CONN_PRIV_SIZE];
-
-	proto_conn_priv_encode(&priv, pd);
-	LOG_NOTICE("connection refused: %s", why);
-	rdma_reject(id, pd, sizeof(pd));
-}
-
 static bool server_any_export_allows(const struct server *srv, const struct in_addr *addr)
 {
 	for (unsigned i = 0; i < srv->nexports; i++)
@@ -45,6 +34,7 @@ static int server_on_connect_request(struct server *srv, struct rdma_cm_id *id,
 {
 	struct sockaddr *sa = rdma_get_peer_addr(id);
 	struct proto_conn_priv priv;
+	struct proto_session_priv sp;
 	char why[192], peer[INET6_ADDRSTRLEN] = "?";
 	int rc;
 	struct conn *c;
@@ -53,30 +43,41 @@ static int server_on_connect_request(struct server *srv, struct rdma_cm_id *id,
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, peer, sizeof(peer));
 	srv->stats.rejected++;
 	if (srv->stopping) {
-		server_reject(id, ESHUTDOWN, "shutting down");
+		conn_reject(id, ESHUTDOWN, "shutting down");
 		return 0;
 	}
 	if (proto_conn_priv_decode(param->private_data, param->private_data_len, &priv)) {
 		snprintf(why, sizeof(why), "%s: not a sealmr client (bad private data)", peer);
-		server_reject(id, EPROTO, why);
+		conn_reject(id, EPROTO, why);
 		return 0;
 	}
 	if (priv.version < PROTO_VERSION_MIN || priv.version > PROTO_VERSION) {
 		snprintf(why, sizeof(why), "%s speaks protocol version %u, this daemon %u to %u",
 			 peer, priv.version, PROTO_VERSION_MIN, PROTO_VERSION);
-		server_reject(id, EPROTONOSUPPORT, why);
+		conn_reject(id, EPROTONOSUPPORT, why);
+		return 0;
+	}
+	/* A data QP joins its session: the session's checks were made when
+	 * it opened, the token and address vouch for the rest. */
+	if (priv.version >= 3 &&
+	    proto_session_priv_decode(param->private_data, param->private_data_len, &sp) == 0 &&
+	    sp.session) {
+		srv->stats.rejected--;
+		if (conn_data_join(&srv->conns, id, &sp))
+			return 1;
+		srv->stats.rejected++;
 		return 0;
 	}
 	if (sa->sa_family != AF_INET ||
 	    !server_any_export_allows(srv, &((struct sockaddr_in *)sa)->sin_addr)) {
 		snprintf(why, sizeof(why), "%s is not in any export's clients list", peer);
-		server_reject(id, EACCES, why);
+		conn_reject(id, EACCES, why);
 		return 0;
 	}
 	if (srv->nconns >= srv->cfg->max_clients) {
 		snprintf(why, sizeof(why), "%s: max_clients (%u) reached", peer,
 			 srv->cfg->max_clients);
-		server_reject(id, EUSERS, why);
+		conn_reject(id, EUSERS, why);
 		return 0;
 	}
 	rc = conn_new(srv, id, priv.version, priv.credits, &c);
@@ -84,7 +85,7 @@ static int server_on_connect_request(struct server *srv, struct rdma_cm_id *id,
 		/* The client hears the real cause, not a blanket ENOMEM. */
 		snprintf(why, sizeof(why), "%s: cannot set up the connection: %s (see above)", peer,
 			 strerror(-rc));
-		server_reject(id, -rc > 0 && -rc < 4096 ? -rc : EIO, why);
+		conn_reject(id, -rc > 0 && -rc < 4096 ? -rc : EIO, why);
 		return 0;
 	}
 	srv->stats.rejected--;
@@ -102,6 +103,27 @@ void server_drop_conn(struct server *srv, struct conn *c)
 	conn_delete(&c);
 }
 
+/* A data QP's events: it lives until either side disconnects it. */
+static void server_on_data_cm(struct conn_data *d, enum rdma_cm_event_type type)
+{
+	switch (type) {
+	case RDMA_CM_EVENT_ESTABLISHED:
+		conn_data_established(d);
+		break;
+	case RDMA_CM_EVENT_CONNECT_ERROR:
+	case RDMA_CM_EVENT_UNREACHABLE:
+	case RDMA_CM_EVENT_REJECTED:
+		LOG_WARN("client %s: data QP %u: %s", d->conn->peer, d->index, rdma_event_str(type));
+		/* fall through */
+	case RDMA_CM_EVENT_DISCONNECTED:
+	case RDMA_CM_EVENT_DEVICE_REMOVAL:
+		conn_data_delete(&d);
+		break;
+	default:
+		break;
+	}
+}
+
 static void server_on_cm(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -114,7 +136,12 @@ static void server_on_cm(evutil_socket_t fd, short what, void *arg)
 		struct rdma_cm_id *id = ev->id;
 		struct rdma_conn_param param = ev->param.conn;
 		uint8_t priv[255]; /* private_data_len is a uint8_t */
-		struct conn *c = id->context;
+		/* The listener's context is the server, and a new id inherits it:
+		 * only the ids of connections point to a conn or conn_data. */
+		void *ctx = id == srv->listen_id || type == RDMA_CM_EVENT_CONNECT_REQUEST
+				    ? NULL : id->context;
+		struct conn *c = ctx;
+		struct conn_data *d = ctx;
 
 		if (param.private_data)
 			memcpy(priv, param.private_data, param.private_data_len);
@@ -122,6 +149,10 @@ static void server_on_cm(evutil_socket_t fd, short what, void *arg)
 		rdma_ack_cm_event(ev);
 		LOG_DEBUG("cm event %s", rdma_event_str(type));
 
+		if (d && d->kind == CONN_EP_DATA) {
+			server_on_data_cm(d, type);
+			continue;
+		}
 		switch (type) {
 		case RDMA_CM_EVENT_CONNECT_REQUEST:
 			if (!server_on_connect_request(srv, id, &param))

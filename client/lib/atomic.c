@@ -15,18 +15,13 @@
 
 #define ATOMIC_WAIT_MS 1000
 
-void atomic_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc)
+void atomic_wr_done(struct sealmr_conn *c, int status)
 {
 	c->atomic_busy = false;
-	if (wc->status == IBV_WC_SUCCESS)
-		c->atomic_status = 0;
-	else if (wc->status == IBV_WC_WR_FLUSH_ERR)
-		c->atomic_status = -ENOTCONN;
-	else
-		c->atomic_status = xfer_wc_err(c, wc, c->sync_grant_id);
+	c->atomic_status = status;
 }
 
-/* Checks shared by every atomic; waits for room on the send queue. */
+/* Checks shared by every atomic; waits for the one before and a record. */
 static int atomic_prepare(struct sealmr_grant *g, uint64_t off, const char *what)
 {
 	struct sealmr_conn *c = g->conn;
@@ -37,100 +32,76 @@ static int atomic_prepare(struct sealmr_grant *g, uint64_t off, const char *what
 	if ((g->g.addr + off) % 8)
 		return conn_err(c, -EINVAL, "%s at offset %llu of grant %llu: not 8-byte aligned",
 				what, (unsigned long long)off, (unsigned long long)g->g.grant_id);
-	while ((c->atomic_busy || c->sq_used >= c->sq_size) && c->state == CONN_ESTABLISHED)
+	while ((c->atomic_busy || c->nwr_free == 0) && c->state == CONN_ESTABLISHED)
 		conn_progress(c, ATOMIC_WAIT_MS);
 	if (c->state != CONN_ESTABLISHED)
 		return conn_not_connected(c);
-	c->sync_grant_id = g->g.grant_id;
 	return 0;
 }
 
-static int atomic_wait(struct sealmr_conn *c, uint64_t *old)
+/* Posts the one atomic and waits for it: a flush by another operation's
+ * failure sends it again on another data QP (wr.c). */
+static int atomic_run(struct sealmr_grant *g, uint64_t off, enum wr_op op, uint64_t compare_add,
+		      uint64_t swap, uint64_t *old)
 {
-	int rc;
+	static const char *const names[] = {
+		[WR_CAS] = "compare-and-swap", [WR_FADD] = "fetch-and-add",
+		[WR_ATOMIC_WRITE] = "atomic write",
+	};
+	struct sealmr_conn *c = g->conn;
+	struct data_wr *w;
+	int rc = atomic_prepare(g, off, names[op]);
 
+	if (rc)
+		goto out;
+	if (op == WR_ATOMIC_WRITE && c->atomic_write_why[0]) {
+		rc = conn_err(c, -EOPNOTSUPP, "atomic write: %s", c->atomic_write_why);
+		goto out;
+	}
+	w = wr_get(c);
+	w->op = (uint8_t)op;
+	w->owner = WR_OWNER_ATOMIC;
+	w->grant_id = g->g.grant_id;
+	w->local = (uintptr_t)(c->ctrl_buf + CTRL_ATOMIC_OFF);
+	w->lkey = c->ctrl_mr->lkey;
+	w->len = 8;
+	w->raddr = g->g.addr + off;
+	w->rkey = g->g.rkey;
+	w->compare_add = compare_add;
+	w->swap = swap;
+	c->atomic_busy = true;
+	rc = wr_submit(c, &w, 1);
+	if (rc) {
+		c->atomic_busy = false;
+		wr_put(c, w);
+		goto out;
+	}
 	while (c->atomic_busy)
 		conn_progress(c, ATOMIC_WAIT_MS);
 	rc = c->atomic_status;
 	if (rc == -ENOTCONN)
 		rc = conn_not_connected(c);
+	if (rc == -EACCES)
+		rc = grant_why_refused(g, rc);
 	if (rc == 0 && old)
 		memcpy(old, c->ctrl_buf + CTRL_ATOMIC_OFF, sizeof(*old));
+out:
 	conn_run_revoke_cbs(c);
 	return rc;
-}
-
-static int atomic_run(struct sealmr_grant *g, uint64_t off, enum ibv_wr_opcode op,
-		      uint64_t compare_add, uint64_t swap, uint64_t *old)
-{
-	struct sealmr_conn *c = g->conn;
-	const char *what = op == IBV_WR_ATOMIC_CMP_AND_SWP ? "compare-and-swap" : "fetch-and-add";
-	struct ibv_sge sge;
-	struct ibv_send_wr wr = { 0 }, *bad;
-	int rc = atomic_prepare(g, off, what);
-
-	if (rc) {
-		conn_run_revoke_cbs(c);
-		return rc;
-	}
-	sge.addr = (uintptr_t)(c->ctrl_buf + CTRL_ATOMIC_OFF);
-	sge.length = 8;
-	sge.lkey = c->ctrl_mr->lkey;
-	wr.wr_id = WRID(WRID_ATOMIC, 0);
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	wr.opcode = op;
-	wr.send_flags = IBV_SEND_SIGNALED;
-	wr.wr.atomic.remote_addr = g->g.addr + off;
-	wr.wr.atomic.compare_add = compare_add;
-	wr.wr.atomic.swap = swap;
-	wr.wr.atomic.rkey = g->g.rkey;
-	rc = ibv_post_send(c->qp, &wr, &bad);
-	if (rc)
-		return conn_err(c, -rc, "ibv_post_send(%s, raddr=0x%llx): %s", what,
-				(unsigned long long)wr.wr.atomic.remote_addr, strerror(rc));
-	c->sq_used++;
-	c->atomic_busy = true;
-	return atomic_wait(c, old);
 }
 
 int sealmr_cas(struct sealmr_grant *g, uint64_t off, uint64_t expected, uint64_t desired,
 	       uint64_t *old)
 {
-	return atomic_run(g, off, IBV_WR_ATOMIC_CMP_AND_SWP, expected, desired, old);
+	return atomic_run(g, off, WR_CAS, expected, desired, old);
 }
 
 int sealmr_fetch_add(struct sealmr_grant *g, uint64_t off, uint64_t add, uint64_t *old)
 {
-	return atomic_run(g, off, IBV_WR_ATOMIC_FETCH_AND_ADD, add, 0, old);
+	return atomic_run(g, off, WR_FADD, add, 0, old);
 }
 
 int sealmr_atomic_write(struct sealmr_grant *g, uint64_t off, uint64_t value)
 {
-	struct sealmr_conn *c = g->conn;
-	int rc = atomic_prepare(g, off, "atomic write");
-
-	if (rc) {
-		conn_run_revoke_cbs(c);
-		return rc;
-	}
-	if (!c->qpx)
-		return conn_err(c, -EOPNOTSUPP, "atomic write: %s", c->atomic_write_why);
-#if HAVE_DECL_IBV_WR_ATOMIC_WRITE
-	ibv_wr_start(c->qpx);
-	c->qpx->wr_id = WRID(WRID_ATOMIC, 0);
-	c->qpx->wr_flags = IBV_SEND_SIGNALED;
-	/* The 8 bytes land as they are in memory here. */
-	ibv_wr_atomic_write(c->qpx, g->g.rkey, g->g.addr + off, &value);
-	rc = ibv_wr_complete(c->qpx);
-	if (rc)
-		return conn_err(c, -rc, "atomic write at offset %llu of grant %llu: %s",
-				(unsigned long long)off, (unsigned long long)g->g.grant_id,
-				strerror(rc));
-	c->sq_used++;
-	c->atomic_busy = true;
-	return atomic_wait(c, NULL);
-#else
-	return conn_err(c, -EOPNOTSUPP, "atomic write: %s", c->atomic_write_why);
-#endif
+	return atomic_run(g, off, WR_ATOMIC_WRITE, value, 0, NULL);
 }

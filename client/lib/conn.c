@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * conn: connecting to sealmrd, the connection's state, reconnecting and
+ * conn: connecting to sealmrd, the session's state, reconnecting and
  * disconnecting. The resources that outlive a reconnect (PD, CQ, buffers)
- * are made once; the endpoint (rdma_cm id and QP) is made per connection.
+ * are made once; the control endpoint (rdma_cm id and QP) is made per
+ * connection, and the data QPs (dqp.c) join the session it opens.
  */
 #include "config.h"
 
@@ -75,6 +76,10 @@ void conn_drive(struct sealmr_conn *c, enum conn_event ev, int err, const char *
 		}
 		if (c->id)
 			rdma_disconnect(c->id);
+		/* The session is gone with its control QP: so are its data QPs,
+		 * and what they carried fails with the session's reason. */
+		dqp_stop_all(c, err, why);
+		wr_fail_parked(c, -ENOTCONN);
 		break;
 	case CONN_EV_TORN_DOWN:
 		c->state = CONN_IDLE;
@@ -203,6 +208,7 @@ static int conn_rejected(struct sealmr_conn *c, const struct cm_copy *ev)
 static int conn_established(struct sealmr_conn *c, const struct cm_copy *ev)
 {
 	struct proto_conn_priv p;
+	struct proto_session_priv sp;
 
 	if (proto_conn_priv_decode(ev->priv, ev->priv_len, &p))
 		return conn_err(c, -EPROTO,
@@ -212,52 +218,37 @@ static int conn_established(struct sealmr_conn *c, const struct cm_copy *ev)
 		return conn_err(c, -EPROTONOSUPPORT,
 				"sealmrd at %s speaks protocol version %u, this client %u", c->where,
 				p.version, PROTO_VERSION);
+	if (proto_session_priv_decode(ev->priv, ev->priv_len, &sp) || !sp.session || !sp.token)
+		return conn_err(c, -EPROTO, "sealmrd at %s accepted version %u without a session",
+				c->where, p.version);
+	c->session = sp.session;
+	c->token = sp.token;
+	if (sp.qps < c->nqps) {
+		LOG_INFO("sealmr %s: the daemon takes %u data QPs per session, not %u", c->where,
+			 sp.qps, c->nqps);
+		c->nqps = sp.qps ? sp.qps : 1;
+	}
 	c->credits = p.credits ? p.credits : 1;
 	conn_drive(c, CONN_EV_ESTABLISHED, 0, NULL);
 	xfer_quirk_setup(c);
 	return 0;
 }
 
+/* The control QP: SEND and RECV only, so no remote access error reaches it. */
 static int conn_create_qp(struct sealmr_conn *c)
 {
-	struct ibv_qp_init_attr_ex qa = { 0 };
+	struct ibv_qp_init_attr qa = { 0 };
 
 	qa.send_cq = c->cq;
 	qa.recv_cq = c->cq;
 	qa.qp_type = IBV_QPT_RC;
-	qa.cap.max_send_wr = c->sq_size;
+	qa.cap.max_send_wr = CONN_CTRL_SQ;
 	qa.cap.max_recv_wr = CONN_RECVS;
 	qa.cap.max_send_sge = 1;
 	qa.cap.max_recv_sge = 1;
-	qa.comp_mask = IBV_QP_INIT_ATTR_PD;
-	qa.pd = c->pd;
-	c->qpx = NULL;
-#if HAVE_DECL_IBV_WR_ATOMIC_WRITE
-	qa.comp_mask |= IBV_QP_INIT_ATTR_SEND_OPS_FLAGS;
-	qa.send_ops_flags = IBV_QP_EX_WITH_SEND | IBV_QP_EX_WITH_RDMA_WRITE |
-			    IBV_QP_EX_WITH_RDMA_READ | IBV_QP_EX_WITH_ATOMIC_CMP_AND_SWP |
-			    IBV_QP_EX_WITH_ATOMIC_FETCH_AND_ADD | IBV_QP_EX_WITH_ATOMIC_WRITE;
-#if HAVE_DECL_IBV_WR_FLUSH
-	qa.send_ops_flags |= IBV_QP_EX_WITH_FLUSH;
-#endif
-	if (rdma_create_qp_ex(c->id, &qa) == 0) {
-		c->qp = c->id->qp;
-		c->qpx = ibv_qp_to_qp_ex(c->qp);
-		c->atomic_write_why[0] = '\0';
-		return 0;
-	}
-	snprintf(c->atomic_write_why, sizeof(c->atomic_write_why),
-		 "%s cannot make a QP with atomic write (ibv_create_qp_ex: %s)",
-		 ibv_get_device_name(c->verbs->device), strerror(errno));
-	qa.comp_mask &= ~(uint32_t)IBV_QP_INIT_ATTR_SEND_OPS_FLAGS;
-	qa.send_ops_flags = 0;
-#else
-	snprintf(c->atomic_write_why, sizeof(c->atomic_write_why),
-		 "this libibverbs has no ibv_wr_atomic_write");
-#endif
-	if (rdma_create_qp_ex(c->id, &qa))
+	if (rdma_create_qp(c->id, c->pd, &qa))
 		return conn_err(c, -errno, "cannot connect to sealmrd at %s: rdma_create_qp(send %u, "
-				"recv %u): %s", c->where, c->sq_size, CONN_RECVS, strerror(errno));
+				"recv %u): %s", c->where, CONN_CTRL_SQ, CONN_RECVS, strerror(errno));
 	c->qp = c->id->qp;
 	return 0;
 }
@@ -279,6 +270,9 @@ static int conn_setup_verbs(struct sealmr_conn *c)
 	if (!c->pd)
 		return conn_err(c, -errno, "ibv_alloc_pd(%s): %s",
 				ibv_get_device_name(c->verbs->device), strerror(errno));
+	rc = wr_setup(c);
+	if (rc)
+		return rc;
 	rc = event_setup(c);
 	if (rc)
 		return rc;
@@ -324,12 +318,14 @@ static int conn_request(struct sealmr_conn *c, const struct timespec *t0)
 		.status = 0,
 		.max_msg = PROTO_MSG_MAX,
 	};
-	uint8_t pd[PROTO_CONN_PRIV_SIZE];
+	const struct proto_session_priv sp = { 0 }; /* a new session */
+	uint8_t pd[PROTO_CONN_PRIV_V3_SIZE];
 	struct rdma_conn_param param = { 0 };
 	struct cm_copy ev;
 	int rc;
 
 	proto_conn_priv_encode(&priv, pd);
+	proto_session_priv_encode(&sp, pd);
 	param.private_data = pd;
 	param.private_data_len = sizeof(pd);
 	param.responder_resources = c->resp_res;
@@ -356,13 +352,13 @@ static int conn_request(struct sealmr_conn *c, const struct timespec *t0)
 	return conn_err(c, rc, "cannot connect to sealmrd at %s: %s", c->where, strerror(-rc));
 }
 
-/* Destroys the endpoint; what was posted on it must have completed. */
+/* Destroys the endpoints; what was posted on them must have completed. */
 static void conn_ep_delete(struct sealmr_conn *c)
 {
+	dqp_delete_all(c);
 	if (c->qp) {
 		rdma_destroy_qp(c->id);
 		c->qp = NULL;
-		c->qpx = NULL;
 	}
 	if (c->id) {
 		rdma_destroy_id(c->id);
@@ -407,6 +403,9 @@ static int conn_ep_new(struct sealmr_conn *c)
 	if (rc)
 		goto err_destroy_qp;
 	rc = conn_request(c, &t0);
+	if (rc)
+		goto err_destroy_qp;
+	rc = dqp_connect_all(c, &t0);
 	if (rc)
 		goto err_destroy_qp;
 	return 0;
@@ -475,7 +474,22 @@ static int conn_new(const char *host, uint16_t port, const struct sealmr_conn_op
 		 c->host, c->port);
 	c->epfd = -1;
 	c->evfd = -1;
-	c->sq_size = c->opts.depth + XFER_CHUNKS + CONN_CTRL_SENDS + 1 + 4;
+	if (c->opts.qps == 0)
+		c->opts.qps = CONN_DEFAULT_QPS;
+	if (c->opts.qps > PROTO_SESSION_QPS_MAX)
+		c->opts.qps = PROTO_SESSION_QPS_MAX;
+	c->nqps = c->opts.qps;
+	c->dq = calloc(c->nqps, sizeof(*c->dq));
+	if (!c->dq) {
+		free(c);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < c->nqps; i++)
+		c->dq[i].idx = i;
+	/* A record per async slot and one more for striping each, the
+	 * blocking chunks, the atomic; any data QP may hold them all. */
+	c->nwr = 2 * c->opts.depth + XFER_CHUNKS + 2;
+	c->dsq_size = c->nwr;
 	TAILQ_INIT(&c->grants);
 	TAILQ_INIT(&c->revoked);
 	TAILQ_INIT(&c->bufs);
@@ -497,12 +511,14 @@ static void conn_delete(struct sealmr_conn **pc)
 	grant_free_all(c);
 	buf_free_all(c);
 	xfer_teardown(c);
+	wr_teardown(c);
 	ctrl_teardown(c);
 	event_teardown(c);
 	if (c->pd)
 		ibv_dealloc_pd(c->pd);
 	if (c->cm_chan)
 		rdma_destroy_event_channel(c->cm_chan);
+	free(c->dq);
 	free(c);
 	*pc = NULL;
 }
@@ -545,6 +561,34 @@ err_delete:
 	connect_err_set(c->errmsg);
 	conn_delete(&c);
 	return rc;
+}
+
+/*
+ * Programs built against 0.1 pass a struct sealmr_conn_opts without qps:
+ * they get the default number of data QPs (libsealmr.map, SEALMR_0.1).
+ */
+struct conn_opts_0_1 {
+	int timeout_ms;
+	unsigned depth;
+	int reconnect;
+	int busy_poll;
+};
+
+int conn_connect_0_1(const char *host, uint16_t port, const struct conn_opts_0_1 *opts,
+		     struct sealmr_conn **out);
+__asm__(".symver conn_connect_0_1, sealmr_connect@SEALMR_0.1");
+int conn_connect_0_1(const char *host, uint16_t port, const struct conn_opts_0_1 *opts,
+		     struct sealmr_conn **out)
+{
+	struct sealmr_conn_opts o = { 0 };
+
+	if (opts) {
+		o.timeout_ms = opts->timeout_ms;
+		o.depth = opts->depth;
+		o.reconnect = opts->reconnect;
+		o.busy_poll = opts->busy_poll;
+	}
+	return sealmr_connect(host, port, &o, out);
 }
 
 void sealmr_disconnect(struct sealmr_conn **pc)

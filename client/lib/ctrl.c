@@ -206,7 +206,7 @@ static int ctrl_send(struct sealmr_conn *c, struct proto_msg *req, const char *w
 	int rc;
 
 	/* A send slot, one of the daemon's credits, a send-queue entry. */
-	while (c->nsend_free == 0 || c->ctrl_inflight >= c->credits || c->sq_used >= c->sq_size) {
+	while (c->nsend_free == 0 || c->ctrl_inflight >= c->credits || c->sq_used >= CONN_CTRL_SQ) {
 		int left = ctrl_left_ms(c, t0);
 
 		if (c->state != CONN_ESTABLISHED)

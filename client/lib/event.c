@@ -57,7 +57,8 @@ static int event_add(struct sealmr_conn *c, int fd, const char *what)
 int event_setup(struct sealmr_conn *c)
 {
 	const char *dev = ibv_get_device_name(c->verbs->device);
-	int cqe = (int)(c->sq_size + CONN_RECVS);
+	/* Every record, the control sends and receives, each once at most. */
+	int cqe = (int)(c->nwr + CONN_CTRL_SQ + CONN_RECVS);
 	int rc;
 
 	c->chan = ibv_create_comp_channel(c->verbs);
@@ -130,12 +131,21 @@ static void event_on_cm(struct sealmr_conn *c)
 
 	while (rdma_get_cm_event(c->cm_chan, &ev) == 0) {
 		enum rdma_cm_event_type type = ev->event;
-		bool mine = c->id && ev->id == c->id;
+		struct rdma_cm_id *id = ev->id;
+		bool mine = c->id && id == c->id;
+		uint8_t priv[255], priv_len = ev->param.conn.private_data_len;
+		int status = ev->status;
 
+		if (ev->param.conn.private_data && priv_len)
+			memcpy(priv, ev->param.conn.private_data, priv_len);
+		else
+			priv_len = 0;
 		rdma_ack_cm_event(ev);
-		LOG_DEBUG("sealmr %s: %s%s", c->where, rdma_event_str(type), mine ? "" : " (old id)");
-		if (!mine)
+		LOG_DEBUG("sealmr %s: %s%s", c->where, rdma_event_str(type), mine ? "" : " (data QP)");
+		if (!mine) {
+			dqp_on_cm(c, id, type, status, priv, priv_len);
 			continue;
+		}
 		switch (type) {
 		case RDMA_CM_EVENT_DISCONNECTED:
 			conn_drive(c, CONN_EV_DISCONNECTED, -ECONNRESET,
@@ -161,14 +171,8 @@ static void event_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc)
 		c->sq_used--;
 		ctrl_on_wc(c, wc);
 		return;
-	case WRID_SYNC:
-	case WRID_ASYNC:
-		c->sq_used--;
-		xfer_on_wc(c, wc);
-		return;
-	case WRID_ATOMIC:
-		c->sq_used--;
-		atomic_on_wc(c, wc);
+	case WRID_DATA:
+		wr_on_wc(c, wc);
 		return;
 	default:
 		LOG_DEBUG("sealmr %s: completion with unknown wr_id 0x%llx", c->where,

@@ -93,8 +93,10 @@ static int grant_request(struct sealmr_conn *c, struct sealmr_grant *g, const ch
 			      "range asked for", what, c->where, (unsigned long long)pg->offset,
 			      (unsigned long long)pg->length,
 			      pg->access & PROTO_ACCESS_WRITE ? "rw" : "ro");
-	if (rc == 0)
+	if (rc == 0) {
 		g->g = *pg;
+		g->dead = false; /* a new rkey */
+	}
 	free(req);
 	return rc;
 }
@@ -234,6 +236,32 @@ int grant_revoked_err(struct sealmr_grant *g)
 			(unsigned long long)g->g.grant_id, g->revoke_text);
 }
 
+int grant_why_refused(struct sealmr_grant *g, int rc)
+{
+	struct sealmr_conn *c = g->conn;
+	struct proto_msg *req;
+	char msg[CONN_ERRMSG_MAX];
+
+	if (g->revoked)
+		return grant_revoked_err(g);
+	if (c->state != CONN_ESTABLISHED)
+		return rc;
+	/* The daemon kills the rkey before it sends REVOKE, and answers this
+	 * after: on the one control QP, the REVOKE arrives first. */
+	snprintf(msg, sizeof(msg), "%s", c->errmsg);
+	req = calloc(2, sizeof(*req));
+	if (req) {
+		req->hdr.type = PROTO_STAT_REQ;
+		snprintf(req->u.stat_req.export, sizeof(req->u.stat_req.export), "%s", g->export);
+		ctrl_call(c, req, PROTO_STAT_RESP, req + 1, "stat (after a remote access error)");
+		free(req);
+	}
+	if (g->revoked)
+		return grant_revoked_err(g);
+	snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg);
+	return rc;
+}
+
 int grant_check(struct sealmr_grant *g, uint64_t off, uint64_t len, bool write)
 {
 	struct sealmr_conn *c = g->conn;
@@ -247,6 +275,10 @@ int grant_check(struct sealmr_grant *g, uint64_t off, uint64_t len, bool write)
 		return rc;
 	if (g->revoked)
 		goto err_revoked;
+	if (g->dead)
+		return conn_err(c, -EACCES, "grant %llu on '%s': the daemon's device refused access "
+				"to it (its rkey is dead: revoked or closed by sealmrd)",
+				(unsigned long long)g->g.grant_id, g->export);
 	if (write && !(g->g.access & PROTO_ACCESS_WRITE))
 		return conn_err(c, -EACCES, "grant %llu on '%s' is read-only",
 				(unsigned long long)g->g.grant_id, g->export);

@@ -2,14 +2,22 @@
 /*
  * libsealmr internals, shared by the library's modules and nothing else.
  *
- * One connection is one rdma_cm id with one RC QP (the endpoint, rebuilt on
- * a reconnect) over resources that live as long as the connection: the
+ * One connection is a session: a control endpoint (rdma_cm id and RC QP
+ * carrying only SEND/RECV, rebuilt on a reconnect) and opts.qps data
+ * endpoints (dqp.c) that join it with the token the daemon handed out,
+ * carrying every one-sided operation. A remote access error on a data QP
+ * takes that QP down, never the control QP, so a REVOKE always arrives.
+ * They all share resources that live as long as the connection: the
  * protection domain, the completion channel and its one CQ, the registered
  * control buffers, the staging buffer, the user's registered buffers, and an
  * epoll fd gathering the completion channel, the rdma_cm channel and an
  * eventfd that is readable while finished async operations wait to be
  * reaped. Every work request is signaled: each send-queue completion gives
- * its entry back, so the send-queue accounting is a plain counter.
+ * its entry back, so the send-queue accounting is a plain counter per QP.
+ *
+ * Each one-sided work request is a record (wr.c) that says what to post
+ * again: a request flushed by another operation's failure goes out again on
+ * another data QP, so one error costs one operation.
  *
  * wr_id = kind << 56 | index: the kind says which module owns the request.
  */
@@ -34,12 +42,19 @@
 #define CONN_RD_ATOM_MAX 16
 #define CONN_ACK_BATCH 16
 #define CONN_ERRMSG_MAX 512
+#define CONN_DEFAULT_QPS SEALMR_DEFAULT_QPS
+#define CONN_CTRL_SQ (CONN_CTRL_SENDS + 4) /* the control QP's send queue */
+#define DQP_MAX_FAILS 3 /* a data QP that fails to come up this often in a row stays down */
 
 #define XFER_STAGING_SIZE (4u << 20) /* one registration per connection */
 #define XFER_CHUNKS 16               /* chunks of the staging buffer in flight */
 #define XFER_CHUNK_SIZE (XFER_STAGING_SIZE / XFER_CHUNKS)
 #define XFER_MAX_LEN (1u << 30)      /* longest single async operation */
 #define XFER_DIRECT_MIN SIZE_MAX     /* never by default: see xfer_sync_range */
+/* An async transfer of at least XFER_STRIPE_MIN is cut into slices of at
+ * least XFER_SLICE, one per data QP (see xfer_async). */
+#define XFER_SLICE (64u << 10)
+#define XFER_STRIPE_MIN (2 * XFER_SLICE)
 
 /* The control registration: receive slots, send slots, the atomic result. */
 #define CTRL_SEND_OFF ((size_t)CONN_RECVS * PROTO_MSG_MAX)
@@ -54,9 +69,73 @@
 enum wrid_kind {
 	WRID_RECV = 1,  /* control receive slot */
 	WRID_CTRL,      /* control send slot */
-	WRID_SYNC,      /* chunk of a blocking read/write */
-	WRID_ASYNC,     /* async slot */
-	WRID_ATOMIC,    /* the one atomic in flight */
+	WRID_DATA,      /* a one-sided work request: index into conn->wrs */
+};
+
+/* What a data work request record does (wr.c). */
+enum wr_op {
+	WR_READ,
+	WR_WRITE,
+	WR_CAS,
+	WR_FADD,
+	WR_ATOMIC_WRITE,
+	WR_FLUSH,
+};
+
+/* Who learns of its completion. */
+enum wr_owner {
+	WR_OWNER_SYNC,   /* a chunk of a blocking read/write: owner_idx */
+	WR_OWNER_ASYNC,  /* a slice of an async slot: owner_idx */
+	WR_OWNER_ATOMIC, /* the one atomic or RDMA FLUSH in flight */
+};
+
+struct data_wr {
+	STAILQ_ENTRY(data_wr) next; /* free list, or parked waiting for a data QP */
+	uint64_t grant_id;
+	uint64_t raddr;
+	uint64_t local;
+	uint64_t compare_add; /* CAS, FADD; the value of an atomic write */
+	uint64_t swap;
+	uint32_t lkey, rkey, len;
+	uint32_t owner_idx;
+	uint8_t op, owner;
+	uint8_t qp; /* the data QP it is posted on */
+};
+STAILQ_HEAD(data_wr_list, data_wr);
+
+enum dqp_state {
+	DQP_IDLE,       /* no endpoint: not started yet, or torn down */
+	DQP_RESOLVING,  /* address and route */
+	DQP_CONNECTING, /* join request sent */
+	DQP_UP,         /* carries one-sided work requests */
+	DQP_DRAINING,   /* failed: what was posted on it comes back flushed */
+	DQP_DEAD,       /* failed to come up DQP_MAX_FAILS times: why says why */
+	DQP_STATE_MAX
+};
+
+enum dqp_event {
+	DQP_EV_START,
+	DQP_EV_ADDR_RESOLVED,
+	DQP_EV_ROUTE_RESOLVED,
+	DQP_EV_ESTABLISHED,
+	DQP_EV_FAILED,  /* a completion error, a reject, a disconnect */
+	DQP_EV_DRAINED, /* its last work request came back */
+	DQP_EV_STOP,    /* the session ends: down without coming back */
+	DQP_EV_MAX
+};
+
+struct dqp {
+	unsigned idx;
+	enum dqp_state state;
+	struct rdma_cm_id *id;
+	struct ibv_qp *qp;
+	struct ibv_qp_ex *qpx; /* with atomic write, else NULL */
+	unsigned sq_used;
+	unsigned fails;    /* failures since it was last up */
+	unsigned restarts; /* times it was brought back */
+	bool stopping;     /* STOP seen: no restart after the drain */
+	int err;
+	char why[CONN_ERRMSG_MAX];
 };
 
 enum conn_state {
@@ -86,6 +165,9 @@ struct sealmr_grant {
 	struct proto_grant g;
 	bool revoked;
 	bool cb_due;
+	/* A one-sided operation on it met a remote access error: its rkey is
+	 * dead to the daemon's device, whether or not the REVOKE came yet. */
+	bool dead;
 	unsigned revoke_reason;
 	char revoke_text[PROTO_TEXT_MAX];
 };
@@ -112,7 +194,8 @@ struct xfer_slot {
 	uint64_t user_ctx;
 	uint64_t grant_id;
 	uint32_t len;
-	int status;  /* 0 or -errno once complete */
+	int status;  /* 0 or -errno once complete: the first slice's error */
+	unsigned pending; /* slices posted, no completion yet */
 	bool write;
 	bool busy;   /* posted, no completion yet */
 };
@@ -145,15 +228,25 @@ struct sealmr_conn {
 	int evfd; /* readable while async completions wait in the ring */
 	uint8_t resp_res, init_depth;
 
-	/* The endpoint: rebuilt on a reconnect. */
+	/* The control endpoint: rebuilt on a reconnect. */
 	struct rdma_cm_id *id;
 	struct ibv_qp *qp;
-	struct ibv_qp_ex *qpx; /* with atomic write, else NULL */
+	/* The session the daemon handed out with the control endpoint. */
+	uint64_t session, token;
+	/* The data endpoints, and where the next work request goes. */
+	struct dqp *dq;
+	unsigned nqps, dq_next;
+	unsigned dsq_size; /* each data QP's send queue: room for every record */
+	/* One-sided work request records: nwr of them, free or in use. */
+	struct data_wr *wrs;
+	unsigned nwr, nwr_free;
+	struct data_wr_list wr_free;
+	struct data_wr_list wr_parked; /* waiting for a data QP to come up */
 	/* Why data ops on a grant of page placement are refused (a path MTU
 	 * under a page), or empty (quirk.c). */
 	char quirk_why[384];
 	char atomic_write_why[160];
-	unsigned sq_size, sq_used;
+	unsigned sq_used; /* the control QP's */
 	unsigned recvs_posted;
 
 	/* Control: CONN_RECVS receive slots, CONN_CTRL_SENDS send slots, then
@@ -185,7 +278,6 @@ struct sealmr_conn {
 	char *staging;
 	struct ibv_mr *staging_mr;
 	struct xfer_chunk chunks[XFER_CHUNKS];
-	uint64_t sync_grant_id;
 	size_t direct_min; /* from this length on, register the user's buffer */
 
 	/* Async transfers: depth slots; finished ones are queued in a ring. */
@@ -256,18 +348,60 @@ void grant_free_all(struct sealmr_conn *c);
 int grant_check(struct sealmr_grant *g, uint64_t off, uint64_t len, bool write);
 /* -EACCES naming the revoke's reason, as every call on a revoked grant fails. */
 int grant_revoked_err(struct sealmr_grant *g);
+/*
+ * After a remote access error on g: a control round trip, so that a REVOKE
+ * the daemon sent before it (the rkey died first) has arrived. Returns
+ * grant_revoked_err(g) if it had, else rc.
+ */
+int grant_why_refused(struct sealmr_grant *g, int rc);
 
 /* xfer.c */
 int xfer_setup(struct sealmr_conn *c);
 void xfer_teardown(struct sealmr_conn *c);
-void xfer_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc);
-/* What a failed data work completion means, as -errno plus the message. */
-int xfer_wc_err(struct sealmr_conn *c, const struct ibv_wc *wc, uint64_t grant_id);
-/* Waits for every send-queue entry to come back (after the QP went to error). */
+/* A chunk or slice of a transfer is done: status 0 or -errno. */
+void xfer_wr_done(struct sealmr_conn *c, const struct data_wr *w, int status);
+/* Waits for every send-queue entry to come back (after the QPs went to error). */
 void xfer_drain(struct sealmr_conn *c, int timeout_ms);
-/* Posts one RDMA READ or WRITE (or SEND-less op) and counts its entry. */
-int xfer_post(struct sealmr_conn *c, enum ibv_wr_opcode op, uint64_t wr_id, void *local,
-	      uint32_t lkey, uint32_t len, uint64_t raddr, uint32_t rkey);
+
+/* dqp.c: the session's data QPs. */
+const char *dqp_state_name(enum dqp_state state);
+void dqp_drive(struct sealmr_conn *c, struct dqp *q, enum dqp_event ev, int err,
+	       const char *why);
+/* Starts every data QP, waits until each is up or has given up: 0 when
+ * at least one is up, else -errno with the first one's reason. */
+int dqp_connect_all(struct sealmr_conn *c, const struct timespec *t0);
+/* Brings every data QP down (the session ends or reconnects). */
+void dqp_stop_all(struct sealmr_conn *c, int err, const char *why);
+/* Destroys what dqp_stop_all left, once drained. */
+void dqp_delete_all(struct sealmr_conn *c);
+/* The rdma_cm event of a data QP's id; false if id is none of them. */
+bool dqp_on_cm(struct sealmr_conn *c, struct rdma_cm_id *id, enum rdma_cm_event_type type,
+	       int status, const void *priv, uint8_t priv_len);
+/* The next data QP that is up, round robin; NULL if none is. */
+struct dqp *dqp_pick(struct sealmr_conn *c);
+unsigned dqp_count_up(const struct sealmr_conn *c);
+/* True while some data QP is up or on its way up. */
+bool dqp_any_alive(const struct sealmr_conn *c);
+/* -ENOTCONN naming why no data QP is up. */
+int dqp_none_err(struct sealmr_conn *c);
+
+/* wr.c: one-sided work request records. */
+int wr_setup(struct sealmr_conn *c);
+void wr_teardown(struct sealmr_conn *c);
+/* A free record, or NULL; wr_put gives back one never submitted. */
+struct data_wr *wr_get(struct sealmr_conn *c);
+void wr_put(struct sealmr_conn *c, struct data_wr *w);
+/* Posts records (chained per data QP); those finding no data QP up wait
+ * for one. 0, or -errno with the message set: none of ws was taken then
+ * if it failed on the first, else the rest complete with the error. */
+int wr_submit(struct sealmr_conn *c, struct data_wr **ws, unsigned n);
+void wr_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc);
+/* A data QP came up: the parked records go out on it. */
+void wr_post_parked(struct sealmr_conn *c);
+/* No data QP will come up: every parked record fails with err. */
+void wr_fail_parked(struct sealmr_conn *c, int err);
+/* What a failed data work completion means, as -errno plus the message. */
+int wr_wc_err(struct sealmr_conn *c, const struct ibv_wc *wc, uint64_t grant_id);
 
 /* The path MTU check, once the endpoint is connected. */
 void xfer_quirk_setup(struct sealmr_conn *c);
@@ -283,7 +417,7 @@ int xfer_small(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off, char
 	       uint64_t len, bool write);
 
 /* atomic.c */
-void atomic_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc);
+void atomic_wr_done(struct sealmr_conn *c, int status);
 
 /* buf.c */
 void buf_free_all(struct sealmr_conn *c);

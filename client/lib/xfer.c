@@ -74,57 +74,25 @@ static int xfer_staging(struct sealmr_conn *c)
 	return 0;
 }
 
-int xfer_post(struct sealmr_conn *c, enum ibv_wr_opcode op, uint64_t wr_id, void *local,
-	      uint32_t lkey, uint32_t len, uint64_t raddr, uint32_t rkey)
+/* A record for a transfer's piece, filled; NULL when none is free. */
+static struct data_wr *xfer_wr(struct sealmr_conn *c, struct sealmr_grant *g, bool write,
+			       enum wr_owner owner, unsigned owner_idx, void *local, uint32_t lkey,
+			       uint32_t len, uint64_t off)
 {
-	struct ibv_sge sge = { .addr = (uintptr_t)local, .length = len, .lkey = lkey };
-	struct ibv_send_wr wr = { 0 }, *bad;
-	int rc;
+	struct data_wr *w = wr_get(c);
 
-	wr.wr_id = wr_id;
-	wr.sg_list = &sge;
-	wr.num_sge = 1;
-	wr.opcode = op;
-	wr.send_flags = IBV_SEND_SIGNALED;
-	wr.wr.rdma.remote_addr = raddr;
-	wr.wr.rdma.rkey = rkey;
-	rc = ibv_post_send(c->qp, &wr, &bad);
-	if (rc)
-		return conn_err(c, -rc, "ibv_post_send(%s, len=%u, raddr=0x%llx): %s",
-				op == IBV_WR_RDMA_WRITE ? "RDMA WRITE" : "RDMA READ", len,
-				(unsigned long long)raddr, strerror(rc));
-	c->sq_used++;
-	return 0;
-}
-
-int xfer_wc_err(struct sealmr_conn *c, const struct ibv_wc *wc, uint64_t grant_id)
-{
-	int rc;
-
-	if (wc->status == IBV_WC_REM_ACCESS_ERR)
-		rc = conn_err(c, -EACCES, "remote access error on grant %llu (revoked, out of range, "
-			      "or not writable)", (unsigned long long)grant_id);
-	else
-		rc = conn_err(c, -EIO, "RDMA operation on grant %llu failed: %s",
-			      (unsigned long long)grant_id, ibv_wc_status_str(wc->status));
-	/* The QP is in the error state now: nothing more goes through it. */
-	conn_drive(c, CONN_EV_FAILED, rc, c->errmsg);
-	return rc;
-}
-
-static int xfer_wc_status(struct sealmr_conn *c, const struct ibv_wc *wc, uint64_t grant_id)
-{
-	if (wc->status == IBV_WC_SUCCESS)
-		return 0;
-	if (wc->status == IBV_WC_WR_FLUSH_ERR) {
-		/* The connection broke first. If the kernel, not we, moved the QP
-		 * to the error state, nothing else will tell the state machine. */
-		if (c->state == CONN_ESTABLISHED)
-			conn_drive(c, CONN_EV_FAILED, -ENOTCONN,
-				   "the queue pair was flushed: its link or its peer went away");
-		return -ENOTCONN;
-	}
-	return xfer_wc_err(c, wc, grant_id);
+	if (!w)
+		return NULL;
+	w->op = write ? WR_WRITE : WR_READ;
+	w->owner = (uint8_t)owner;
+	w->owner_idx = owner_idx;
+	w->grant_id = g->g.grant_id;
+	w->local = (uintptr_t)local;
+	w->lkey = lkey;
+	w->len = len;
+	w->raddr = g->g.addr + off;
+	w->rkey = g->g.rkey;
+	return w;
 }
 
 /* A finished slot waits in the ring for sealmr_poll(). */
@@ -135,29 +103,36 @@ static void xfer_ring_push(struct sealmr_conn *c, unsigned idx)
 		event_ring_signal(c, true);
 }
 
-static void xfer_on_async_wc(struct sealmr_conn *c, const struct ibv_wc *wc)
+void xfer_wr_done(struct sealmr_conn *c, const struct data_wr *w, int status)
 {
-	unsigned idx = WRID_INDEX(wc->wr_id);
-	struct xfer_slot *s = &c->slots[idx];
+	if (w->owner == WR_OWNER_ASYNC) {
+		struct xfer_slot *s = &c->slots[w->owner_idx];
 
-	s->busy = false;
-	s->status = xfer_wc_status(c, wc, s->grant_id);
-	c->async_busy--;
-	if (s->write)
-		c->async_writes--;
-	xfer_ring_push(c, idx);
-}
-
-void xfer_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc)
-{
-	if (WRID_KIND(wc->wr_id) == WRID_ASYNC) {
-		xfer_on_async_wc(c, wc);
+		if (status && !s->status)
+			s->status = status;
+		if (--s->pending)
+			return;
+		/* Its last slice: the call completes once, as it always did. */
+		s->busy = false;
+		c->async_busy--;
+		if (s->write)
+			c->async_writes--;
+		xfer_ring_push(c, w->owner_idx);
 	} else {
-		struct xfer_chunk *ch = &c->chunks[WRID_INDEX(wc->wr_id) % XFER_CHUNKS];
+		struct xfer_chunk *ch = &c->chunks[w->owner_idx % XFER_CHUNKS];
 
 		ch->busy = false;
-		ch->status = xfer_wc_status(c, wc, c->sync_grant_id);
+		ch->status = status;
 	}
+}
+
+static unsigned xfer_sq_used(const struct sealmr_conn *c)
+{
+	unsigned n = c->sq_used;
+
+	for (unsigned i = 0; i < c->nqps; i++)
+		n += c->dq[i].sq_used;
+	return n;
 }
 
 void xfer_drain(struct sealmr_conn *c, int timeout_ms)
@@ -165,12 +140,12 @@ void xfer_drain(struct sealmr_conn *c, int timeout_ms)
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (c->sq_used || c->recvs_posted) {
+	while (xfer_sq_used(c) || c->recvs_posted) {
 		int left = timeout_ms - conn_elapsed_ms(&t0);
 
 		if (left <= 0 || conn_progress(c, left) < 0) {
 			LOG_DEBUG("sealmr %s: %u sends and %u receives still posted", c->where,
-				  c->sq_used, c->recvs_posted);
+				  xfer_sq_used(c), c->recvs_posted);
 			return;
 		}
 	}
@@ -191,30 +166,35 @@ struct xfer_run {
 
 static void xfer_sync_post(struct sealmr_conn *c, struct xfer_run *r)
 {
-	while (!r->err && r->posted < r->len && r->inflight < XFER_CHUNKS &&
-	       c->sq_used < c->sq_size) {
+	while (!r->err && r->posted < r->len && r->inflight < XFER_CHUNKS) {
 		struct xfer_chunk *ch = &c->chunks[r->next];
 		char *local = r->mr ? r->user + r->posted
 				    : c->staging + (size_t)r->next * XFER_CHUNK_SIZE;
 		uint32_t n = r->len - r->posted < XFER_CHUNK_SIZE ? (uint32_t)(r->len - r->posted)
 								  : XFER_CHUNK_SIZE;
+		struct data_wr *w;
 
 		if (c->state != CONN_ESTABLISHED) {
 			r->err = -ENOTCONN;
 			return;
 		}
+		w = xfer_wr(c, r->g, r->write, WR_OWNER_SYNC, r->next, local,
+			    r->mr ? r->mr->lkey : c->staging_mr->lkey, n, r->off + r->posted);
+		if (!w)
+			return; /* async records hold them all: wait for one */
 		if (r->write && !r->mr)
 			memcpy(local, r->user + r->posted, n);
 		ch->user = r->user + r->posted;
 		ch->len = n;
 		ch->status = 0;
-		r->err = xfer_post(c, r->write ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ,
-				   WRID(WRID_SYNC, r->next), local,
-				   r->mr ? r->mr->lkey : c->staging_mr->lkey, n,
-				   r->g->g.addr + r->off + r->posted, r->g->g.rkey);
-		if (r->err)
-			return;
 		ch->busy = true;
+		/* Chunks go round the data QPs: a large transfer stripes. */
+		r->err = wr_submit(c, &w, 1);
+		if (r->err) {
+			ch->busy = false;
+			wr_put(c, w);
+			return;
+		}
 		r->inflight++;
 		r->posted += n;
 		r->next = (r->next + 1) % XFER_CHUNKS;
@@ -249,7 +229,6 @@ static int xfer_sync_range(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 	 * sets the length from which the user's buffer is registered. */
 	if (len >= c->direct_min)
 		r.mr = ibv_reg_mr(c->pd, user, len, write ? 0 : IBV_ACCESS_LOCAL_WRITE);
-	c->sync_grant_id = g->g.grant_id;
 	for (;;) {
 		int rc;
 
@@ -352,9 +331,9 @@ static int xfer_sync(struct sealmr_grant *g, uint64_t off, char *user, size_t le
 	}
 	if (!rc && len)
 		rc = xfer_sync_range(c, g, off, user, len, write);
-	/* The revoke may have come in with the failure: it says more. */
-	if (rc == -EACCES && g->revoked)
-		rc = grant_revoked_err(g);
+	/* A revoke sent before the failure says more than the failure. */
+	if (rc == -EACCES)
+		rc = grant_why_refused(g, rc);
 out:
 	conn_run_revoke_cbs(c);
 	return rc;
@@ -375,25 +354,27 @@ int sealmr_write(struct sealmr_grant *g, uint64_t off, const void *src, size_t l
 static int xfer_rdma_flush(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off,
 			   uint64_t len)
 {
+	struct data_wr *w;
 	int rc;
 
-	while (c->atomic_busy && c->state == CONN_ESTABLISHED)
+	while ((c->atomic_busy || c->nwr_free == 0) && c->state == CONN_ESTABLISHED)
 		conn_progress(c, XFER_WAIT_MS);
 	if (c->state != CONN_ESTABLISHED)
 		return conn_not_connected(c);
-	c->sync_grant_id = g->g.grant_id;
+	w = wr_get(c);
+	w->op = WR_FLUSH;
+	w->owner = WR_OWNER_ATOMIC;
+	w->grant_id = g->g.grant_id;
+	w->raddr = g->g.addr + off;
+	w->rkey = g->g.rkey;
+	w->len = (uint32_t)len;
 	c->atomic_busy = true;
-	ibv_wr_start(c->qpx);
-	c->qpx->wr_id = WRID(WRID_ATOMIC, 0);
-	c->qpx->wr_flags = IBV_SEND_SIGNALED;
-	ibv_wr_flush(c->qpx, g->g.rkey, g->g.addr + off, len, IBV_FLUSH_PERSISTENT, IBV_FLUSH_RANGE);
-	rc = ibv_wr_complete(c->qpx);
+	rc = wr_submit(c, &w, 1);
 	if (rc) {
 		c->atomic_busy = false;
-		return conn_err(c, -rc, "RDMA FLUSH on grant %llu: %s",
-				(unsigned long long)g->g.grant_id, strerror(rc));
+		wr_put(c, w);
+		return rc;
 	}
-	c->sq_used++;
 	while (c->atomic_busy)
 		conn_progress(c, XFER_WAIT_MS);
 	return c->atomic_status == -ENOTCONN ? conn_not_connected(c) : c->atomic_status;
@@ -417,7 +398,7 @@ int sealmr_flush(struct sealmr_grant *g, uint64_t off, uint64_t len)
 		goto out;
 	}
 #if HAVE_DECL_IBV_WR_FLUSH
-	if ((g->g.flush & PROTO_FLUSH_RDMA_FLUSH) && c->qpx) {
+	if ((g->g.flush & PROTO_FLUSH_RDMA_FLUSH) && !c->atomic_write_why[0]) {
 		rc = xfer_rdma_flush(c, g, off, len);
 		goto out;
 	}
@@ -439,24 +420,53 @@ out:
 	return rc;
 }
 
-static int xfer_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *buf,
-		      size_t buf_off, size_t len, uint64_t user_ctx, bool write)
+#define XFER_SLICES_MAX PROTO_SESSION_QPS_MAX
+
+/* How many slices a one-sided rest of len bytes is cut into: one per data
+ * QP up, each at least XFER_SLICE, while records stay for every free slot,
+ * the blocking chunks and an atomic. */
+static unsigned xfer_slices(struct sealmr_conn *c, uint64_t len)
 {
-	struct sealmr_conn *c = g->conn;
+	unsigned n = dqp_count_up(c);
+
+	if (len < XFER_STRIPE_MIN || n < 2)
+		return 1;
+	if (n > len / XFER_SLICE)
+		n = (unsigned)(len / XFER_SLICE);
+	if (n > XFER_SLICES_MAX)
+		n = XFER_SLICES_MAX;
+	while (n > 1 && c->nwr_free < n + c->nslot_free + XFER_CHUNKS + 1)
+		n--;
+	return n;
+}
+
+/*
+ * Checks one async transfer, takes its slot and cuts its one-sided rest
+ * into records (ws, *nw of them; 0 when the daemon took all of it). The
+ * bytes the daemon's device would misplace go through the daemon first;
+ * the call still completes once, when its last slice has.
+ */
+static int xfer_async_take(struct sealmr_conn *c, const struct sealmr_batch_entry *e,
+			   struct data_wr **ws, unsigned *nw)
+{
+	struct sealmr_grant *g = e->grant;
+	bool write = e->op == SEALMR_BATCH_WRITE;
+	char *local = e->buf ? (char *)e->buf->addr + e->buf_off : NULL;
+	uint64_t head, off = e->off, rest, piece;
 	struct xfer_slot *s;
-	uint64_t head;
-	unsigned idx;
+	unsigned idx, n;
 	int rc;
 
-	if (!buf || buf->conn != c)
+	*nw = 0;
+	if (!e->buf || e->buf->conn != c)
 		return conn_err(c, -EINVAL, "the buffer is not registered on this connection");
-	if (buf_off > buf->len || len > buf->len - buf_off)
+	if (e->buf_off > e->buf->len || e->len > e->buf->len - e->buf_off)
 		return conn_err(c, -ERANGE, "[%zu, +%zu) is beyond the registered buffer's %zu bytes",
-				buf_off, len, buf->len);
-	if (len == 0 || len > XFER_MAX_LEN)
-		return conn_err(c, -EINVAL, "async transfer of %zu bytes: give 1 to %u", len,
+				e->buf_off, e->len, e->buf->len);
+	if (e->len == 0 || e->len > XFER_MAX_LEN)
+		return conn_err(c, -EINVAL, "async transfer of %zu bytes: give 1 to %u", e->len,
 				XFER_MAX_LEN);
-	rc = grant_check(g, off, len, write);
+	rc = grant_check(g, off, e->len, write);
 	if (rc)
 		return rc;
 	rc = xfer_quirk_check(c, g, write ? "async write" : "async read");
@@ -465,43 +475,86 @@ static int xfer_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *b
 	if (c->nslot_free == 0)
 		return conn_err(c, -EAGAIN, "%u async operations outstanding (the depth): reap "
 				"completions first", c->opts.depth);
-	if (c->sq_used >= c->sq_size)
+	if (c->nwr_free <= XFER_CHUNKS)
 		conn_progress(c, 0);
-	if (c->sq_used >= c->sq_size)
-		return conn_err(c, -EAGAIN, "the send queue is full");
-	/* Bytes the daemon's device would misplace go through the daemon
-	 * before the call returns; the call still completes once, when its
-	 * one-sided rest (if any) has. */
-	head = xfer_quirk_head(c, g, off, len);
+	if (c->nwr_free == 0)
+		return conn_err(c, -EAGAIN, "every work request record is in flight: reap "
+				"completions first");
+	head = xfer_quirk_head(c, g, off, e->len);
 	if (head) {
-		rc = xfer_small(c, g, off, (char *)buf->addr + buf_off, head, write);
+		rc = xfer_small(c, g, off, local, head, write);
 		if (rc)
 			return rc;
 	}
 	idx = c->slot_free[--c->nslot_free];
 	s = &c->slots[idx];
-	s->user_ctx = user_ctx;
+	s->user_ctx = e->user_ctx;
 	s->grant_id = g->g.grant_id;
-	s->len = (uint32_t)len;
+	s->len = (uint32_t)e->len;
 	s->status = 0;
 	s->write = write;
-	if (head == len) {
+	rest = e->len - head;
+	if (rest == 0) {
 		s->busy = false;
 		xfer_ring_push(c, idx);
 		return 0;
 	}
-	rc = xfer_post(c, write ? IBV_WR_RDMA_WRITE : IBV_WR_RDMA_READ, WRID(WRID_ASYNC, idx),
-		       (char *)buf->addr + buf_off + head, buf->mr->lkey, (uint32_t)(len - head),
-		       g->g.addr + off + head, g->g.rkey);
-	if (rc) {
-		c->slot_free[c->nslot_free++] = idx;
-		return rc;
+	n = xfer_slices(c, rest);
+	/* Slices of whole pages: a grant of page placement needs each to
+	 * start on one, as the rest after the head does. */
+	piece = (rest / n + 4095) & ~(uint64_t)4095;
+	off += head;
+	local += head;
+	while (rest) {
+		uint64_t len = rest < piece ? rest : piece;
+
+		ws[*nw] = xfer_wr(c, g, write, WR_OWNER_ASYNC, idx, local, e->buf->mr->lkey,
+				  (uint32_t)len, off);
+		(*nw)++;
+		off += len;
+		local += len;
+		rest -= len;
 	}
+	s->pending = *nw;
 	s->busy = true;
 	c->async_busy++;
 	if (write)
 		c->async_writes++;
 	return 0;
+}
+
+/* Gives back what xfer_async_take took when nothing could be posted. */
+static void xfer_async_untake(struct sealmr_conn *c, struct data_wr **ws, unsigned nw)
+{
+	unsigned idx = ws[0]->owner_idx;
+
+	for (unsigned i = 0; i < nw; i++)
+		wr_put(c, ws[i]);
+	c->slots[idx].busy = false;
+	c->async_busy--;
+	if (c->slots[idx].write)
+		c->async_writes--;
+	c->slot_free[c->nslot_free++] = idx;
+}
+
+static int xfer_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *buf,
+		      size_t buf_off, size_t len, uint64_t user_ctx, bool write)
+{
+	const struct sealmr_batch_entry e = {
+		.grant = g, .off = off, .buf = buf, .buf_off = buf_off, .len = len,
+		.op = write ? SEALMR_BATCH_WRITE : SEALMR_BATCH_READ, .user_ctx = user_ctx,
+	};
+	struct sealmr_conn *c = g->conn;
+	struct data_wr *ws[XFER_SLICES_MAX];
+	unsigned nw;
+	int rc = xfer_async_take(c, &e, ws, &nw);
+
+	if (rc || nw == 0)
+		return rc;
+	rc = wr_submit(c, ws, nw);
+	if (rc)
+		xfer_async_untake(c, ws, nw);
+	return rc;
 }
 
 int sealmr_read_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *buf,
@@ -514,6 +567,61 @@ int sealmr_write_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *
 		       size_t buf_off, size_t len, uint64_t user_ctx)
 {
 	return xfer_async(g, off, buf, buf_off, len, user_ctx, true);
+}
+
+/* Entries are taken a group at a time and their records posted together:
+ * one ibv_post_send per data QP per group. */
+#define XFER_BATCH_GROUP 32
+
+int sealmr_batch(struct sealmr_conn *c, const struct sealmr_batch_entry *e, size_t n)
+{
+	struct data_wr *ws[XFER_BATCH_GROUP * XFER_SLICES_MAX];
+	size_t taken = 0;
+	int rc = 0;
+
+	if (!c)
+		return -EINVAL;
+	if (!e && n)
+		return conn_err(c, -EINVAL, "sealmr_batch: no entries given");
+	while (taken < n && !rc) {
+		unsigned nw = 0, group = 0;
+		int err;
+
+		for (; group < XFER_BATCH_GROUP && taken + group < n; group++) {
+			const struct sealmr_batch_entry *x = &e[taken + group];
+			unsigned k;
+
+			if (!x->grant || x->grant->conn != c) {
+				rc = conn_err(c, -EINVAL, "batch entry %zu: its grant is not of this "
+					      "connection", taken + group);
+				break;
+			}
+			if (x->op != SEALMR_BATCH_READ && x->op != SEALMR_BATCH_WRITE) {
+				rc = conn_err(c, -EINVAL, "batch entry %zu: op %u is neither "
+					      "SEALMR_BATCH_READ nor SEALMR_BATCH_WRITE",
+					      taken + group, x->op);
+				break;
+			}
+			rc = xfer_async_take(c, x, ws + nw, &k);
+			if (rc)
+				break;
+			nw += k;
+		}
+		taken += group;
+		/* Taken entries complete, posted or not: a post that fails
+		 * completes the group's entries with its error, and ends the
+		 * batch there. */
+		err = nw ? wr_submit(c, ws, nw) : 0;
+		if (err) {
+			for (unsigned i = 0; i < nw; i++) {
+				xfer_wr_done(c, ws[i], err);
+				wr_put(c, ws[i]);
+			}
+			rc = err;
+		}
+	}
+	conn_run_revoke_cbs(c);
+	return taken ? (int)(taken > INT32_MAX ? INT32_MAX : taken) : rc;
 }
 
 static int xfer_reap(struct sealmr_conn *c, struct sealmr_completion *out, int max)

@@ -17,6 +17,7 @@ extern "C" {
 #endif
 
 #define SEALMR_DEFAULT_PORT 7471
+#define SEALMR_DEFAULT_QPS 2 /* data queue pairs of a session (struct sealmr_conn_opts.qps) */
 #define SEALMR_GRANT_ALIGN 4096 /* sealmr_open's offset is a multiple of this */
 #define SEALMR_NAME_MAX 64
 
@@ -62,6 +63,8 @@ struct sealmr_conn_opts {
 	int reconnect;     /* reconnect and re-open grants after a daemon restart */
 	int busy_poll;     /* the caller spins in sealmr_poll() and never sleeps on
 			    * sealmr_fd(): no completion events are asked for */
+	/* Since 0.2 (programs built before get the defaults): */
+	unsigned qps;      /* data queue pairs of the session; 0: SEALMR_DEFAULT_QPS, at most 16 */
 };
 
 struct sealmr_export_info {
@@ -134,6 +137,32 @@ int sealmr_read_async(struct sealmr_grant *grant, uint64_t off, struct sealmr_bu
 		      size_t buf_off, size_t len, uint64_t user_ctx);
 int sealmr_write_async(struct sealmr_grant *grant, uint64_t off, struct sealmr_buf *buf,
 		       size_t buf_off, size_t len, uint64_t user_ctx);
+/* One transfer of a batch: what the async calls take. */
+enum sealmr_batch_op {
+	SEALMR_BATCH_READ = 0,
+	SEALMR_BATCH_WRITE = 1,
+};
+
+struct sealmr_batch_entry {
+	struct sealmr_grant *grant;
+	uint64_t off; /* in the grant */
+	struct sealmr_buf *buf;
+	size_t buf_off;
+	size_t len;
+	unsigned op; /* enum sealmr_batch_op */
+	uint64_t user_ctx;
+};
+
+/*
+ * Since 0.2. Posts n transfers of one connection in one call, chained per
+ * data queue pair; each completes on its own, as if given to the async
+ * calls one by one (one completion per entry, with its user_ctx). Returns
+ * how many were taken from the front: all, or fewer when the depth ran out
+ * or an entry was refused (sealmr_errmsg says why; none of the rest was
+ * posted); -errno if not even the first was.
+ */
+int sealmr_batch(struct sealmr_conn *conn, const struct sealmr_batch_entry *entries, size_t n);
+
 /* Readable when completions or control messages (revokes) may be waiting. */
 int sealmr_fd(const struct sealmr_conn *conn);
 /* Returns up to max completions, 0 if none yet (never blocks); -ENOTCONN

@@ -38,7 +38,7 @@ ok $? "libsealmr.pc in $inst_pkgconfigdir"
 declared=$(grep -o '^[a-z][a-z0-9_ ]*[ *]sealmr_[a-z0-9_]*(' "$hdr" |
 	sed 's/.*\(sealmr_[a-z0-9_]*\)($/\1/' | sort)
 exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" { sub(/@.*/, "", $3); print $3 }' |
-	sort)
+	sort -u)
 test -n "$declared" && test "$declared" = "$exported"
 rc=$?
 ok $rc "the library exports exactly the $(echo "$declared" | wc -l) functions of sealmr.h"
@@ -48,6 +48,11 @@ if [ $rc != 0 ]; then
 fi
 nm -D --defined-only "$lib" | grep -q ' SEALMR_0\.1$'
 ok $? "the symbols carry the version node SEALMR_0.1 (client/libsealmr.map)"
+# Programs linked before struct sealmr_conn_opts grew keep their connect.
+nm -D --defined-only "$lib" | grep -q ' sealmr_connect@SEALMR_0\.1$'
+ok $? "sealmr_connect@SEALMR_0.1 is still there for programs built against 0.1"
+nm -D --defined-only "$lib" | grep -q ' sealmr_connect@@SEALMR_0\.2$'
+ok $? "sealmr_connect@@SEALMR_0.2 is what new programs link"
 
 # The manual: every page there, rendered without a warning.
 if ! command -v man >/dev/null; then

@@ -68,8 +68,8 @@ is "$(json "(len(r['grants']), r['grants'][0]['export'], r['grants'][0]['length'
 	"(1, 'data', 4096)" "grants --json: one grant, 4096 bytes of 'data'"
 id=$(json "r['grants'][0]['id']" <<< "$gj")
 out=$(ctl clients)
-like "$out" "^ADDRESS +SERIAL +STATE +GRANTS +AGE" "clients: a table with a header"
-like "$out" "^$RDMA_ADDR:[0-9]+ +[0-9]+ +established +1 +[0-9]+s$" "clients: the holder, established, 1 grant"
+like "$out" "^ADDRESS +SERIAL +STATE +GRANTS +QPS +AGE" "clients: a table with a header"
+like "$out" "^$RDMA_ADDR:[0-9]+ +[0-9]+ +established +1 +2 +[0-9]+s$" "clients: the holder, established, 1 grant, 2 data QPs"
 is "$(ctl clients --json | json "[(c['state'], c['grants']) for c in r['clients']]")" \
 	"[('established', 1)]" "clients --json"
 out=$(ctl stats)

@@ -2,6 +2,9 @@
 check_PROGRAMS += tests/tools/daxprobe
 tests_tools_daxprobe_SOURCES = tests/tools/daxprobe.c
 tests_tools_daxprobe_LDADD = $(IBVERBS_LIBS) $(RDMACM_LIBS)
+check_PROGRAMS += tests/tools/mwprobe
+tests_tools_mwprobe_SOURCES = tests/tools/mwprobe.c
+tests_tools_mwprobe_LDADD = $(IBVERBS_LIBS) $(RDMACM_LIBS)
 check_PROGRAMS += tests/tools/rawclient
 tests_tools_rawclient_SOURCES = tests/tools/rawclient.c
 tests_tools_rawclient_LDADD = proto/libproto.la $(IBVERBS_LIBS) $(RDMACM_LIBS)
@@ -30,3 +33,7 @@ check_PROGRAMS += tests/tools/waiter
 tests_tools_waiter_SOURCES = tests/tools/waiter.c
 tests_tools_waiter_LDADD = client/libsealmr.la
 tests_tools_waiter_LDFLAGS = $(LDFLAGS_NOINSTALL)
+check_PROGRAMS += tests/tools/batcher
+tests_tools_batcher_SOURCES = tests/tools/batcher.c tests/tools/sha256.c tests/tools/sha256.h
+tests_tools_batcher_LDADD = client/libsealmr.la
+tests_tools_batcher_LDFLAGS = $(LDFLAGS_NOINSTALL)

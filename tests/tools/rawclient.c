@@ -19,9 +19,16 @@
  *                                         try a version 2 WRITE_SMALL_REQ;
  *                                         print "v1 grant LEN BYTES, read
  *                                         STATUS, small ERRNAME"
+ *   rawclient ADDR PORT join OTHERADDR     open a session, then try to join
+ *                                         it: with a forged token, an unknown
+ *                                         session, from source address
+ *                                         OTHERADDR, rightly,
+ *                                         and after the session closed;
+ *                                         print "CASE ERRNAME|ok" for each
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -157,6 +164,97 @@ static int cmd_read(struct raw *r, uint64_t raddr, uint32_t rkey, size_t len, in
 	return rc;
 }
 
+static void raw_close(struct raw *r)
+{
+	if (r->mr)
+		rdma_dereg_mr(r->mr);
+	if (r->id)
+		rdma_destroy_ep(r->id);
+	free(r->bufs);
+}
+
+/* A data QP's connect request, from src when not NULL; 0 when accepted,
+ * else the reject's status (a positive errno), -1 without a sealmr reject. */
+static int raw_join(const char *addr, const char *port, const char *src, uint64_t session,
+		    uint64_t token)
+{
+	struct rdma_addrinfo hints = { .ai_port_space = RDMA_PS_TCP }, *res;
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	struct ibv_qp_init_attr qa = { .cap = { .max_send_wr = 1, .max_recv_wr = 1,
+						.max_send_sge = 1, .max_recv_sge = 1 } };
+	struct proto_conn_priv priv = { .version = PROTO_VERSION, .max_msg = PROTO_MSG_MAX };
+	struct proto_session_priv sp = { .session = session, .token = token };
+	uint8_t pd[PROTO_CONN_PRIV_V3_SIZE];
+	struct rdma_conn_param param = { .private_data = pd, .private_data_len = sizeof(pd),
+					 .responder_resources = 4, .initiator_depth = 4,
+					 .retry_count = 7, .rnr_retry_count = 7 };
+	struct rdma_cm_id *id;
+	struct proto_conn_priv rej;
+	int status = -1;
+
+	proto_conn_priv_encode(&priv, pd);
+	proto_session_priv_encode(&sp, pd);
+	if (src) {
+		if (inet_pton(AF_INET, src, &from.sin_addr) != 1)
+			return -1;
+		hints.ai_src_addr = (struct sockaddr *)&from;
+		hints.ai_src_len = sizeof(from);
+	}
+	if (rdma_getaddrinfo(addr, port, &hints, &res)) {
+		perror("rawclient: rdma_getaddrinfo");
+		return -1;
+	}
+	if (rdma_create_ep(&id, res, NULL, &qa)) {
+		perror("rawclient: rdma_create_ep");
+		rdma_freeaddrinfo(res);
+		return -1;
+	}
+	rdma_freeaddrinfo(res);
+	if (rdma_connect(id, &param) == 0)
+		status = 0;
+	else if (id->event && id->event->event == RDMA_CM_EVENT_REJECTED &&
+		 proto_conn_priv_decode(id->event->param.conn.private_data,
+					id->event->param.conn.private_data_len, &rej) == 0)
+		status = rej.status;
+	rdma_destroy_ep(id);
+	return status;
+}
+
+static void raw_join_print(const char *what, int status)
+{
+	printf("%s %s\n", what, status == 0 ? "ok" : status < 0 ? "no-reject" :
+	       status == EPERM ? "EPERM" : status == ESTALE ? "ESTALE" :
+	       status == EACCES ? "EACCES" : status == EXDEV ? "EXDEV" : strerror(status));
+}
+
+static int cmd_join(struct raw *r, const char *addr, const char *port, const char *other)
+{
+	struct proto_session_priv sp;
+	int status = -1;
+
+	if (!r->id->event || proto_session_priv_decode(r->id->event->param.conn.private_data,
+						       r->id->event->param.conn.private_data_len,
+						       &sp)) {
+		printf("no session in the accept\n");
+		return 1;
+	}
+	raw_join_print("forged", raw_join(addr, port, NULL, sp.session, sp.token ^ 1));
+	raw_join_print("unknown", raw_join(addr, port, NULL, sp.session + 1000000, sp.token));
+	raw_join_print("other-address", raw_join(addr, port, other, sp.session, sp.token));
+	raw_join_print("good", raw_join(addr, port, NULL, sp.session, sp.token));
+	raw_close(r);
+	memset(r, 0, sizeof(*r));
+	/* The daemon hears of the close as an event of its own: until then
+	 * a join may still find the session. */
+	for (int i = 0; i < 50 && status != ESTALE; i++) {
+		status = raw_join(addr, port, NULL, sp.session, sp.token);
+		if (status != ESTALE)
+			usleep(100000);
+	}
+	raw_join_print("closed", status);
+	return 0;
+}
+
 /* Version 1, as a client built from the version 1 spec speaks it. */
 static int cmd_v1(struct raw *r, const char *export)
 {
@@ -243,15 +341,6 @@ static int cmd_garbage(struct raw *r, int count, unsigned seed)
 
 /* No rdma_disconnect: a synchronous one waits for the daemon's answer;
  * destroying the endpoint is enough, and leaves nothing for LeakSanitizer. */
-static void raw_close(struct raw *r)
-{
-	if (r->mr)
-		rdma_dereg_mr(r->mr);
-	if (r->id)
-		rdma_destroy_ep(r->id);
-	free(r->bufs);
-}
-
 int main(int argc, char **argv)
 {
 	struct raw r = { 0 };
@@ -261,7 +350,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 4 || raw_connect(&r, argv[1], argv[2], !strcmp(argv[3], "v1") ? 1 : PROTO_VERSION)) {
 		fprintf(stderr, "usage: rawclient ADDR PORT hold EXPORT LEN | read RADDR RKEY N | "
-				"write RADDR RKEY N | garbage COUNT SEED\n");
+				"write RADDR RKEY N | garbage COUNT SEED | v1 EXPORT | join OTHERADDR\n");
 		raw_close(&r);
 		return 2;
 	}
@@ -272,6 +361,8 @@ int main(int argc, char **argv)
 			      strtoul(argv[6], NULL, 0), argv[3][0] == 'w');
 	else if (!strcmp(argv[3], "v1") && argc == 5)
 		rc = cmd_v1(&r, argv[4]);
+	else if (!strcmp(argv[3], "join") && argc == 5)
+		rc = cmd_join(&r, argv[1], argv[2], argv[4]);
 	else if (!strcmp(argv[3], "garbage") && argc == 6)
 		rc = cmd_garbage(&r, atoi(argv[4]), (unsigned)atoi(argv[5]));
 	raw_close(&r);

@@ -18,6 +18,18 @@
  * which with a remote access error (the dead rkey on the wire) and refused
  * by the library (the REVOKE came first); revoke callbacks with reason
  * admin. Exits 0 once every round ran, 1 on a setup failure.
+ *
+ *   revoke-loop SOCKET HOST:PORT EXPORT ROUNDS race
+ *
+ * The race: one session throughout, holding grant B (at 1 MiB) for good
+ * and a fresh grant A (at 0) each round. Reads on A and B are kept in
+ * flight, RACE_DEPTH each, while the administrator revokes A and until A's
+ * revoke callback has run; then one more round. Every read of B must
+ * return B's bytes of that round, and the session must never reconnect.
+ * Prints "rounds N callbacks N a_remote N a_local N b_reads N b_bad N
+ * reconnects N": A's revoke callbacks (exactly one per round is right),
+ * A's reads failed on the wire and refused by the library, B's reads and
+ * those that failed or returned wrong bytes.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -33,12 +45,19 @@
 
 #define LOOP_LEN 4096
 #define LOOP_WAIT_MS 5000
+#define RACE_DEPTH 4
+#define RACE_LEN (16u << 10)   /* each read */
+#define RACE_B_OFF (1u << 20)  /* grant B, in the export */
+#define RACE_A_LEN (256u << 10)
 
 struct loop {
 	const char *socket, *host, *export;
 	uint16_t port;
 	unsigned before_ok, failed, remote, local, reason_admin;
 	unsigned reason; /* of the last revoke callback */
+	/* race */
+	struct sealmr_grant *race_a;
+	unsigned callbacks, a_callbacks, b_reads, b_bad, reconnects;
 };
 
 static void loop_on_revoke(struct sealmr_grant *g, unsigned reason, const char *text, void *arg)
@@ -46,6 +65,16 @@ static void loop_on_revoke(struct sealmr_grant *g, unsigned reason, const char *
 	struct loop *l = arg;
 
 	l->reason = reason;
+	l->callbacks++;
+	if (g == l->race_a)
+		l->a_callbacks++;
+}
+
+static void loop_on_reconnect(struct sealmr_conn *c, unsigned reopened, unsigned lost, void *arg)
+{
+	struct loop *l = arg;
+
+	l->reconnects++;
 }
 
 /* Sends one admin request line, reads the reply line: parsed, or NULL. */
@@ -169,6 +198,145 @@ out_disconnect:
 	return rc;
 }
 
+/* B's bytes in round n: a pattern no other round has. */
+static void race_fill(char *p, size_t len, unsigned n)
+{
+	for (size_t i = 0; i < len; i++)
+		p[i] = (char)(n * 7 + i / 512);
+}
+
+struct race {
+	struct loop *l;
+	struct sealmr_conn *c;
+	struct sealmr_grant *b;
+	struct sealmr_buf *buf;
+	char *mem, *want;
+	unsigned n;
+	unsigned a_busy, b_busy; /* reads in flight */
+	unsigned cb_before;      /* A's callbacks before this round */
+	bool a_gone;             /* a read on A was refused or failed */
+	unsigned a_remote, a_local;
+};
+
+/* Slot i of the buffer: 0..RACE_DEPTH-1 for A, the rest for B. */
+static int race_post(struct race *r, bool on_a, unsigned slot)
+{
+	struct sealmr_grant *g = on_a ? r->l->race_a : r->b;
+	uint64_t off = on_a ? (uint64_t)(slot % 8) * RACE_LEN : 0;
+	int rc = sealmr_read_async(g, off, r->buf, (size_t)slot * RACE_LEN, RACE_LEN,
+				   (uint64_t)slot);
+
+	if (rc == 0)
+		*(on_a ? &r->a_busy : &r->b_busy) += 1;
+	return rc;
+}
+
+static void race_done(struct race *r, const struct sealmr_completion *cpl)
+{
+	unsigned slot = (unsigned)cpl->user_ctx;
+
+	if (slot < RACE_DEPTH) {
+		r->a_busy--;
+		if (cpl->status) {
+			r->a_gone = true;
+			r->a_remote++;
+		} else if (!r->a_gone && race_post(r, true, slot)) {
+			r->a_gone = true;
+			r->a_local++;
+		}
+		return;
+	}
+	r->b_busy--;
+	r->l->b_reads++;
+	if (cpl->status || memcmp(r->mem + (size_t)slot * RACE_LEN, r->want, RACE_LEN)) {
+		r->l->b_bad++;
+		fprintf(stderr, "revoke-loop: race round %u: a read of B %s\n", r->n,
+			cpl->status ? sealmr_errmsg(r->c) : "returned wrong bytes");
+	}
+	/* B keeps reading until A's callback has run. */
+	if (r->l->a_callbacks == r->cb_before)
+		race_post(r, false, slot);
+}
+
+static int race_round(struct race *r)
+{
+	struct loop *l = r->l;
+	struct sealmr_grant_info info;
+	struct sealmr_completion cpl[2 * RACE_DEPTH];
+	int rc, spins = 0;
+
+	race_fill(r->want, RACE_LEN, r->n);
+	rc = sealmr_write(r->b, 0, r->want, RACE_LEN);
+	if (!rc)
+		rc = sealmr_open(r->c, l->export, 0, RACE_A_LEN, SEALMR_READ, &l->race_a);
+	if (rc) {
+		fprintf(stderr, "revoke-loop: race round %u: %s\n", r->n, sealmr_errmsg(r->c));
+		return rc;
+	}
+	r->a_gone = false;
+	r->cb_before = l->a_callbacks;
+	for (unsigned i = 0; i < 2 * RACE_DEPTH && !rc; i++)
+		rc = race_post(r, i < RACE_DEPTH, i);
+	sealmr_grant_get_info(l->race_a, &info);
+	if (!rc)
+		rc = loop_revoke(l, info.id);
+	/* Until A's callback ran and everything in flight came back. */
+	while (!rc && (r->a_busy || r->b_busy || l->a_callbacks == r->cb_before)) {
+		int n = sealmr_wait(r->c, cpl, 2 * RACE_DEPTH, 100);
+
+		if (n < 0) {
+			fprintf(stderr, "revoke-loop: race round %u: %s\n", r->n,
+				sealmr_errmsg(r->c));
+			rc = n;
+			break;
+		}
+		for (int i = 0; i < n; i++)
+			race_done(r, &cpl[i]);
+		if (++spins > LOOP_WAIT_MS / 10) {
+			fprintf(stderr, "revoke-loop: race round %u: no callback for A within %d ms "
+				"(%u reads of A, %u of B in flight)\n", r->n, LOOP_WAIT_MS,
+				r->a_busy, r->b_busy);
+			rc = -ETIMEDOUT;
+		}
+	}
+	sealmr_close(&l->race_a);
+	return rc;
+}
+
+static int race_main(struct loop *l, unsigned rounds)
+{
+	struct race r = { .l = l };
+	size_t len = 2 * RACE_DEPTH * RACE_LEN;
+	int rc;
+
+	r.mem = aligned_alloc(4096, len);
+	r.want = malloc(RACE_LEN);
+	if (!r.mem || !r.want)
+		return 1;
+	if (sealmr_connect(l->host, l->port, NULL, &r.c)) {
+		fprintf(stderr, "revoke-loop: %s\n", sealmr_errmsg(NULL));
+		return 1;
+	}
+	sealmr_set_revoke_cb(r.c, loop_on_revoke, l);
+	sealmr_set_reconnect_cb(r.c, loop_on_reconnect, l);
+	rc = sealmr_open(r.c, l->export, RACE_B_OFF, RACE_LEN, SEALMR_READ | SEALMR_WRITE, &r.b);
+	if (!rc)
+		rc = sealmr_buf_reg(r.c, r.mem, len, &r.buf);
+	if (rc)
+		fprintf(stderr, "revoke-loop: %s\n", sealmr_errmsg(r.c));
+	for (r.n = 1; !rc && r.n <= rounds; r.n++)
+		rc = race_round(&r);
+	printf("rounds %u callbacks %u a_remote %u a_local %u b_reads %u b_bad %u reconnects %u\n",
+	       rc ? r.n - 1 : rounds, l->a_callbacks, r.a_remote, r.a_local, l->b_reads, l->b_bad,
+	       l->reconnects);
+	sealmr_buf_dereg(&r.buf);
+	sealmr_close(&r.b);
+	sealmr_disconnect(&r.c);
+	free(r.mem);
+	free(r.want);
+	return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct loop l = { 0 };
@@ -177,8 +345,8 @@ int main(int argc, char **argv)
 	unsigned rounds, n;
 	char *mem, *port;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: revoke-loop SOCKET HOST:PORT EXPORT ROUNDS\n");
+	if (argc != 5 && (argc != 6 || strcmp(argv[5], "race"))) {
+		fprintf(stderr, "usage: revoke-loop SOCKET HOST:PORT EXPORT ROUNDS [race]\n");
 		return 1;
 	}
 	l.socket = argv[1];
@@ -190,6 +358,8 @@ int main(int argc, char **argv)
 		*port++ = '\0';
 		l.port = (uint16_t)atoi(port);
 	}
+	if (argc == 6)
+		return race_main(&l, rounds);
 	mem = aligned_alloc(4096, LOOP_LEN);
 	if (!mem)
 		return 1;

@@ -119,6 +119,46 @@ static void proto_conn_priv_decode__longer_buffer_is_accepted(void **state)
 	assert_int_equal(d.credits, 8);
 }
 
+static void proto_session_priv_encode__layout_is_little_endian(void **state)
+{
+	const struct proto_session_priv sp = {
+		.session = 0x0807060504030201ull, .token = 0x1817161514131211ull, .qps = 0x2221
+	};
+	struct proto_test_guard g;
+	unsigned char *buf = proto_test_guard_new(&g, PROTO_CONN_PRIV_V3_SIZE);
+
+	/* Bytes 16 to 39 of the private data; the 16 before are left alone. */
+	assert_non_null(buf);
+	memset(buf, 0xee, PROTO_CONN_PRIV_V3_SIZE);
+	proto_session_priv_encode(&sp, buf);
+	assert_int_equal(buf[15], 0xee);
+	assert_memory_equal(buf + 16, "\x01\x02\x03\x04\x05\x06\x07\x08"
+				      "\x11\x12\x13\x14\x15\x16\x17\x18"
+				      "\x21\x22\0\0\0\0\0\0", 24);
+	proto_test_guard_delete(&g);
+}
+
+static void proto_session_priv_decode__round_trips_and_short_is_ebadmsg(void **state)
+{
+	const struct proto_session_priv sp = { .session = 7, .token = UINT64_MAX, .qps = 16 };
+	unsigned char buf[56] = { 0 };
+	struct proto_session_priv d;
+
+	proto_session_priv_encode(&sp, buf);
+	assert_int_equal(proto_session_priv_decode(buf, sizeof(buf), &d), 0);
+	assert_true(d.session == 7 && d.token == UINT64_MAX && d.qps == 16);
+	/* A version 2 peer's 16 bytes have no session: the caller says so. */
+	for (size_t len = 0; len < PROTO_CONN_PRIV_V3_SIZE; len++) {
+		struct proto_test_guard g;
+		unsigned char *cut = proto_test_guarded(&g, buf, len ? len : 1);
+
+		assert_non_null(cut);
+		assert_int_equal(proto_session_priv_decode(cut, len, &d), -EBADMSG);
+		proto_test_guard_delete(&g);
+	}
+	assert_int_equal(proto_session_priv_decode(NULL, 56, &d), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -129,6 +169,8 @@ int main(void)
 		cmocka_unit_test(proto_conn_priv_decode__error_leaves_out_untouched),
 		cmocka_unit_test(proto_conn_priv_decode__other_version_is_returned),
 		cmocka_unit_test(proto_conn_priv_decode__longer_buffer_is_accepted),
+		cmocka_unit_test(proto_session_priv_encode__layout_is_little_endian),
+		cmocka_unit_test(proto_session_priv_decode__round_trips_and_short_is_ebadmsg),
 	};
 	return cmocka_run_group_tests_name("proto_conn_priv", tests, NULL, NULL);
 }

@@ -27,7 +27,7 @@ static void proto_encode__header_is_little_endian(void **state)
 
 	proto_test_fill(PROTO_CLOSE_REQ, &m);
 	assert_int_equal(encode(&m, buf), 24);
-	assert_memory_equal(buf, "SLMR\x02\x00\x03\x00\x18\x00\x00\x00\x07\x03\x02\x01", 16);
+	assert_memory_equal(buf, "SLMR\x03\x00\x03\x00\x18\x00\x00\x00\x07\x03\x02\x01", 16);
 	assert_memory_equal(buf + 16, "\x01\x00\x00\x00\x00\x00\x00\x80", 8);
 }
 
