@@ -3,7 +3,7 @@
 # bench/results/latest/ of the source tree. bench/rpma-bench is built when
 # configure finds librpma, bench/fio/sealmr-fio.so when it is given the fio
 # source (--with-fio-src=DIR, bench/fio/get-fio-src).
-EXTRA_DIST += bench/README.md bench/run bench/lib.sh bench/qps bench/run-report bench/plot.gp bench/fio/get-fio-src bench/fio/sealmr-fio.c \
+EXTRA_DIST += bench/README.md bench/run bench/lib.sh bench/qps bench/ratios.awk bench/run-report bench/plot.gp bench/fio/get-fio-src bench/fio/sealmr-fio.c \
 	bench/rpma-bench.c examples/fio/sealmr.fio
 
 if HAVE_LIBRPMA

@@ -28,7 +28,7 @@ static char *conn_slot(struct conn *c, unsigned idx)
 const char *conn_state_name(enum conn_state state)
 {
 	static const char *const names[CONN_STATE_MAX] = {
-		"accepting", "established", "closing",
+		"accepting", "established", "stopping", "closing", "gone",
 	};
 	return state < CONN_STATE_MAX ? names[state] : "?";
 }
@@ -53,9 +53,7 @@ int conn_send(struct conn *c, struct proto_msg *msg)
 	int slot, rc;
 
 	if (c->nsend_free == 0) {
-		LOG_WARN("client %s: no send slot left (it ignores its credits); disconnecting",
-			 c->peer);
-		conn_disconnect(c);
+		conn_drive(c, CONN_EV_FAILED, "no send slot left (it ignores its credits)");
 		return -ENOBUFS;
 	}
 	slot = c->send_free[--c->nsend_free];
@@ -111,263 +109,45 @@ struct grant *conn_find_grant(struct conn *c, uint64_t id)
 	return NULL;
 }
 
-static void conn_on_list(struct conn *c, const struct proto_msg *req)
-{
-	struct server *srv = c->srv;
-	struct proto_msg m = { .hdr = { .type = PROTO_LIST_RESP, .req_id = req->hdr.req_id } };
-	struct proto_list_resp *r = &m.u.list_resp;
-
-	/* A client sees only the exports it may open. */
-	for (unsigned i = 0; i < srv->nexports; i++) {
-		const struct export *exp = srv->exports[i];
-
-		if (exp->removed || !conf_client_allowed(&exp->cfg, &c->peer_addr))
-			continue;
-		if (r->total++ < req->u.list_req.start || r->count == PROTO_LIST_MAX)
-			continue;
-		struct proto_export_info *e = &r->exports[r->count++];
-
-		snprintf(e->name, sizeof(e->name), "%s", exp->cfg.name);
-		e->size = exp->cfg.size;
-		e->access = export_proto_access(exp);
-		e->mode = export_proto_mode(exp);
-	}
-	conn_send(c, &m);
-}
-
-static struct export *conn_export(struct conn *c, uint32_t req_id, const char *name)
-{
-	struct export *exp = server_find_export(c->srv, name);
-	char esc[PROTO_NAME_MAX * 4];
-
-	if (!exp || !conf_client_allowed(&exp->cfg, &c->peer_addr)) {
-		conn_error(c, req_id, ENOENT, "no export '%s'",
-			   log_escape(name, PROTO_NAME_MAX, esc, sizeof(esc)));
-		return NULL;
-	}
-	return exp;
-}
-
-int conn_check_range(struct conn *c, uint32_t req_id, const char *what, uint64_t size,
-		     uint64_t off, uint64_t len)
-{
-	if (len == 0) {
-		conn_error(c, req_id, EINVAL, "%s: zero length", what);
-		return -1;
-	}
-	if (off > size || len > size - off) {
-		conn_error(c, req_id, ERANGE,
-			   "%s: [%llu, +%llu) is beyond its %llu bytes", what,
-			   (unsigned long long)off, (unsigned long long)len,
-			   (unsigned long long)size);
-		return -1;
-	}
-	return 0;
-}
-
-static void conn_on_open(struct conn *c, const struct proto_msg *req)
-{
-	const struct proto_open_req *o = &req->u.open_req;
-	uint32_t id = req->hdr.req_id;
-	struct proto_msg m = { .hdr = { .type = PROTO_GRANT, .req_id = id } };
-	struct server *srv = c->srv;
-	struct export *exp = conn_export(c, id, o->export);
-	struct grant *g;
-	char err[512];
-	bool sealed;
-	int rc;
-
-	if (!exp || conn_check_range(c, id, o->export, exp->cfg.size, o->offset, o->length))
-		return;
-	/* rxe's ODP copy puts a mid-page packet at its page's start: with
-	 * grants starting on a page, that page is still the grant's own. */
-	if (o->offset % PROTO_GRANT_ALIGN) {
-		conn_error(c, id, EINVAL, "%s: a grant must start on a %u-byte boundary (asked %llu)",
-			   exp->cfg.name, PROTO_GRANT_ALIGN, (unsigned long long)o->offset);
-		return;
-	}
-	if ((o->access & PROTO_ACCESS_WRITE) && !exp->cfg.writable) {
-		conn_error(c, id, EACCES, "export '%s' is read-only", exp->cfg.name);
-		return;
-	}
-	sealed = exp->seal != NULL;
-	rc = export_hold(exp, srv->seals, err, sizeof(err));
-	if (rc) {
-		LOG_ERR("export '%s': cannot seal: %s", exp->cfg.name, err);
-		conn_error(c, id, -rc, "%s", err);
-		return;
-	}
-	if (!sealed)
-		srv->stats.seals++;
-	rc = grant_new(c->pd, exp, ++srv->next_grant_id, o->offset, o->length,
-		       o->access | PROTO_ACCESS_READ, &g, err, sizeof(err));
-	if (rc) {
-		export_release(exp);
-		conn_error(c, id, -rc, "%s", err);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&c->grants, g, entry);
-	c->ngrants++;
-	srv->stats.grants++;
-	grant_fill_proto(g, c->place, &m.u.grant);
-	LOG_INFO("client %s: grant %llu on '%s' [%llu, +%llu) %s rkey 0x%x", c->peer,
-		 (unsigned long long)g->id, exp->cfg.name, (unsigned long long)g->offset,
-		 (unsigned long long)g->length, (g->access & PROTO_ACCESS_WRITE) ? "rw" : "ro",
-		 g->mr->rkey);
-	conn_send(c, &m);
-}
-
-static void conn_drop_grant(struct conn *c, struct grant *g)
+void conn_drop_grant(struct conn *c, struct grant *g)
 {
 	TAILQ_REMOVE(&c->grants, g, entry);
 	c->ngrants--;
 	grant_delete(&g);
 }
 
-static void conn_on_close(struct conn *c, const struct proto_msg *req)
-{
-	struct proto_msg m = { .hdr = { .type = PROTO_CLOSE_RESP, .req_id = req->hdr.req_id } };
-	struct grant *g = conn_find_grant(c, req->u.close_req.grant_id);
-
-	if (!g) {
-		conn_error(c, req->hdr.req_id, EBADF, "no grant %llu on this connection",
-			   (unsigned long long)req->u.close_req.grant_id);
-		return;
-	}
-	m.u.close_req.grant_id = g->id;
-	conn_drop_grant(c, g);
-	conn_send(c, &m);
-}
-
-static void conn_on_commit(struct conn *c, const struct proto_msg *req)
-{
-	const struct proto_commit_req *r = &req->u.commit_req;
-	struct proto_msg m = { .hdr = { .type = PROTO_COMMIT_RESP, .req_id = req->hdr.req_id } };
-	struct grant *g = conn_find_grant(c, r->grant_id);
-	char what[64];
-	int rc;
-
-	if (!g) {
-		conn_error(c, req->hdr.req_id, EBADF, "no grant %llu on this connection",
-			   (unsigned long long)r->grant_id);
-		return;
-	}
-	snprintf(what, sizeof(what), "grant %llu", (unsigned long long)g->id);
-	if (conn_check_range(c, req->hdr.req_id, what, g->length, r->offset, r->length))
-		return;
-	rc = grant_persist(g, r->offset, r->length);
-	if (rc) {
-		conn_error(c, req->hdr.req_id, -rc, "commit of grant %llu: %s",
-			   (unsigned long long)g->id, strerror(-rc));
-		return;
-	}
-	c->srv->stats.commits++;
-	m.u.commit_req = *r;
-	conn_send(c, &m);
-}
-
-static void conn_on_stat(struct conn *c, const struct proto_msg *req)
-{
-	struct proto_msg m = { .hdr = { .type = PROTO_STAT_RESP, .req_id = req->hdr.req_id } };
-	struct proto_stat_resp *s = &m.u.stat_resp;
-	struct export *exp = conn_export(c, req->hdr.req_id, req->u.stat_req.export);
-
-	if (!exp)
-		return;
-	snprintf(s->name, sizeof(s->name), "%s", exp->cfg.name);
-	snprintf(s->path, sizeof(s->path), "%s", exp->cfg.path);
-	s->size = exp->cfg.size;
-	s->access = export_proto_access(exp);
-	s->mode = export_proto_mode(exp);
-	s->reg = exp->seal ? exp->reg : PROTO_REG_ODP;
-	s->persist = export_proto_persist(exp);
-	s->grants = exp->grants;
-	s->sealed = exp->seal != NULL;
-	s->commits = exp->commits;
-	conn_send(c, &m);
-}
-
-static void conn_on_message(struct conn *c, const void *buf, size_t len)
-{
-	struct proto_msg req;
-	int rc = proto_decode(buf, len, &req);
-
-	/* One connection, one version: a message of another is malformed. */
-	if (rc == 0 && req.hdr.version != c->version)
-		rc = -EPROTONOSUPPORT;
-	if (rc) {
-		c->srv->stats.bad_messages++;
-		LOG_WARN("client %s: bad message (%zu bytes, type 0x%x): %s", c->peer, len,
-			 req.hdr.type, strerror(-rc));
-		if (++c->bad_msgs >= CONN_BAD_MSGS_MAX) {
-			LOG_WARN("client %s: %u bad messages; disconnecting", c->peer, c->bad_msgs);
-			conn_disconnect(c);
-			return;
-		}
-		conn_error(c, len >= PROTO_HDR_SIZE ? req.hdr.req_id : 0, -rc,
-			   "malformed %s message: %s", proto_type_name(req.hdr.type),
-			   strerror(-rc));
-		return;
-	}
-	LOG_DEBUG("client %s: %s req %u", c->peer, proto_type_name(req.hdr.type), req.hdr.req_id);
-	switch (req.hdr.type) {
-	case PROTO_LIST_REQ:
-		conn_on_list(c, &req);
-		break;
-	case PROTO_OPEN_REQ:
-		conn_on_open(c, &req);
-		break;
-	case PROTO_CLOSE_REQ:
-		conn_on_close(c, &req);
-		break;
-	case PROTO_COMMIT_REQ:
-		conn_on_commit(c, &req);
-		break;
-	case PROTO_STAT_REQ:
-		conn_on_stat(c, &req);
-		break;
-	case PROTO_WRITE_SMALL_REQ:
-		conn_on_write_small(c, &req);
-		break;
-	case PROTO_READ_SMALL_REQ:
-		conn_on_read_small(c, &req);
-		break;
-	default:
-		conn_error(c, req.hdr.req_id, EPROTO, "%s is not a request",
-			   proto_type_name(req.hdr.type));
-		break;
-	}
-}
-
 static void conn_on_wc(struct conn *c, const struct ibv_wc *wc)
 {
+	char why[96];
+
 	if (wc->wr_id >= CONN_RECVS) {
 		c->send_free[c->nsend_free++] = (int)(wc->wr_id - CONN_RECVS);
-		if (wc->status != IBV_WC_SUCCESS && c->state == CONN_ESTABLISHED) {
-			LOG_WARN("client %s: send: %s", c->peer, ibv_wc_status_str(wc->status));
-			conn_disconnect(c);
+		if (wc->status != IBV_WC_SUCCESS && wc->status != IBV_WC_WR_FLUSH_ERR) {
+			snprintf(why, sizeof(why), "send: %s", ibv_wc_status_str(wc->status));
+			conn_drive(c, CONN_EV_FAILED, why);
 		}
+		if (c->nsend_free == CONN_SENDS)
+			conn_drive(c, CONN_EV_SENT, NULL);
 		return;
 	}
 	if (wc->status != IBV_WC_SUCCESS) {
 		/* Flushed receives after a disconnect are normal. */
-		if (wc->status != IBV_WC_WR_FLUSH_ERR && c->state == CONN_ESTABLISHED) {
-			LOG_WARN("client %s: receive: %s", c->peer, ibv_wc_status_str(wc->status));
-			conn_disconnect(c);
+		if (wc->status != IBV_WC_WR_FLUSH_ERR) {
+			snprintf(why, sizeof(why), "receive: %s", ibv_wc_status_str(wc->status));
+			conn_drive(c, CONN_EV_FAILED, why);
 		}
 		return;
 	}
-	if (c->state == CONN_CLOSING)
-		return;
 	/* A client may send its first request as soon as it sees ESTABLISHED,
 	 * before our own ESTABLISHED event is read: a received message proves
 	 * the connection is up, so it must not be dropped (its slot would never
 	 * be reposted and the client would wait for a reply forever). */
-	if (c->state == CONN_ACCEPTING)
-		conn_established(c);
+	conn_drive(c, CONN_EV_ESTABLISHED, NULL);
+	if (c->state != CONN_ESTABLISHED)
+		return;
 	conn_on_message(c, conn_slot(c, (unsigned)wc->wr_id), wc->byte_len);
 	if (c->state == CONN_ESTABLISHED && conn_post_recv(c, (unsigned)wc->wr_id))
-		conn_disconnect(c);
+		conn_drive(c, CONN_EV_FAILED, "ibv_post_recv failed");
 }
 
 static int conn_poll(struct conn *c)
@@ -403,19 +183,6 @@ static void conn_on_cq(evutil_socket_t fd, short what, void *arg)
 		LOG_ERR("client %s: ibv_req_notify_cq: %s (its completions may go unseen)", c->peer,
 			strerror(rc));
 	conn_poll(c);
-}
-
-void conn_drain_sends(struct conn *c, int timeout_ms)
-{
-	struct timespec t0, t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (c->nsend_free < CONN_SENDS) {
-		conn_poll(c);
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms)
-			break;
-	}
 }
 
 void conn_revoke(struct conn *c, struct grant *g, uint32_t reason, const char *text)
@@ -604,27 +371,82 @@ err_delete:
 	return rc;
 }
 
-void conn_established(struct conn *c)
+static void conn_log_established(struct conn *c)
 {
 	struct timespec ts;
 
-	if (c->state != CONN_ACCEPTING)
-		return;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	c->connected_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	c->state = CONN_ESTABLISHED;
 	LOG_INFO("client %s: connected (conn %llu, %s, protocol version %u, %s placement)",
 		 c->peer, (unsigned long long)c->serial, ibv_get_device_name(c->id->verbs->device),
 		 c->version, c->place == PROTO_PLACE_EXACT ? "exact" : "page");
 }
 
-void conn_disconnect(struct conn *c)
+/* The disconnect that ends a connection we end: the rdma_cm then says
+ * DISCONNECTED, which makes it GONE. */
+static void conn_close(struct conn *c, const char *why)
 {
-	if (c->state == CONN_CLOSING)
-		return;
+	if (why)
+		LOG_WARN("client %s: %s; disconnecting", c->peer, why);
 	c->state = CONN_CLOSING;
-	if (c->id)
-		rdma_disconnect(c->id);
+	rdma_disconnect(c->id);
+}
+
+/*
+ * The one place a connection's state changes.
+ *
+ *   ACCEPTING -> ESTABLISHED   the rdma_cm's ESTABLISHED, or a first message
+ *   ESTABLISHED -> STOPPING    the daemon stops: every grant revoked, the
+ *                              REVOKEs on their way
+ *   STOPPING -> CLOSING        the last send came back: disconnect
+ *   any live -> CLOSING        the client misbehaved or its QP failed
+ *   any -> GONE                the rdma_cm says it is disconnected: the
+ *                              server frees it (server_drop_conn)
+ */
+void conn_drive(struct conn *c, enum conn_event ev, const char *why)
+{
+	enum conn_state old = c->state;
+
+	switch (ev) {
+	case CONN_EV_ESTABLISHED:
+		if (c->state != CONN_ACCEPTING)
+			break;
+		c->state = CONN_ESTABLISHED;
+		conn_log_established(c);
+		break;
+	case CONN_EV_STOP:
+		if (c->state != CONN_ACCEPTING && c->state != CONN_ESTABLISHED)
+			break;
+		conn_revoke_export(c, NULL, PROTO_REVOKE_SHUTDOWN, "sealmrd is shutting down");
+		c->state = CONN_STOPPING;
+		if (c->nsend_free == CONN_SENDS)
+			conn_close(c, NULL);
+		break;
+	case CONN_EV_SENT:
+		if (c->state == CONN_STOPPING)
+			conn_close(c, NULL);
+		break;
+	case CONN_EV_FAILED:
+		if (c->state == CONN_ACCEPTING || c->state == CONN_ESTABLISHED ||
+		    c->state == CONN_STOPPING)
+			conn_close(c, why);
+		break;
+	case CONN_EV_DISCONNECTED:
+		if (c->state == CONN_GONE)
+			break;
+		/* The peer ended it: our side of the disconnect is still due. */
+		if (c->state != CONN_CLOSING)
+			rdma_disconnect(c->id);
+		if (why)
+			LOG_WARN("client %s: %s", c->peer, why);
+		c->state = CONN_GONE;
+		break;
+	default:
+		break;
+	}
+	if (old != c->state)
+		LOG_DEBUG("client %s: %s -> %s", c->peer, conn_state_name(old),
+			  conn_state_name(c->state));
 }
 
 void conn_delete(struct conn **pc)

@@ -47,8 +47,20 @@ TAILQ_HEAD(conn_data_list, conn_data);
 enum conn_state {
 	CONN_ACCEPTING,   /* accept sent, waiting for ESTABLISHED */
 	CONN_ESTABLISHED, /* serving requests */
+	CONN_STOPPING,    /* the daemon stops: revokes sent, waiting for them to go */
 	CONN_CLOSING,     /* disconnect sent, waiting for DISCONNECTED */
+	CONN_GONE,        /* disconnected: the server frees it */
 	CONN_STATE_MAX
+};
+
+/* What conn_drive() is told. */
+enum conn_event {
+	CONN_EV_ESTABLISHED,  /* the rdma_cm's, or a first message */
+	CONN_EV_STOP,         /* the daemon stops */
+	CONN_EV_SENT,         /* every send slot came back */
+	CONN_EV_FAILED,       /* the client misbehaved, or its QP failed: why */
+	CONN_EV_DISCONNECTED, /* the rdma_cm says it is gone (why: an error, or NULL) */
+	CONN_EV_MAX
 };
 
 struct conn {
@@ -88,9 +100,8 @@ int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t version,
 /* Revokes nothing: drops grants, destroys the QP and frees. NULL is fine. */
 void conn_delete(struct conn **conn);
 
-/* The rdma_cm said the connection is up, or gone. */
-void conn_established(struct conn *conn);
-void conn_disconnect(struct conn *conn);
+/* The one place a connection's state changes (conn.c says how). */
+void conn_drive(struct conn *conn, enum conn_event ev, const char *why);
 
 /*
  * Kills the grant's rkey, then tells the client why. The grant is freed.
@@ -99,8 +110,6 @@ void conn_revoke(struct conn *conn, struct grant *grant, uint32_t reason, const 
 /* Revokes every grant of the connection on exp (all if exp is NULL). */
 unsigned conn_revoke_export(struct conn *conn, struct export *exp, uint32_t reason,
 			    const char *text);
-/* Waits up to timeout_ms for the sends already posted to complete. */
-void conn_drain_sends(struct conn *conn, int timeout_ms);
 
 const char *conn_state_name(enum conn_state state);
 
@@ -120,13 +129,16 @@ void conn_data_established(struct conn_data *d);
 /* Disconnects (if still up) and frees a data QP. NULL is fine. */
 void conn_data_delete(struct conn_data **d);
 
-/* For the request handlers (conn.c, conn-small.c). */
+/* For the request handlers (conn-req.c, conn-small.c). */
 int conn_send(struct conn *conn, struct proto_msg *msg);
 void conn_error(struct conn *conn, uint32_t req_id, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 struct grant *conn_find_grant(struct conn *conn, uint64_t id);
 int conn_check_range(struct conn *conn, uint32_t req_id, const char *what, uint64_t size,
 		     uint64_t off, uint64_t len);
+void conn_drop_grant(struct conn *conn, struct grant *grant);
+/* A received message: decoded, checked, handed to its handler (conn-req.c). */
+void conn_on_message(struct conn *conn, const void *buf, size_t len);
 /* WRITE_SMALL_REQ and READ_SMALL_REQ (conn-small.c). */
 void conn_on_write_small(struct conn *conn, const struct proto_msg *req);
 void conn_on_read_small(struct conn *conn, const struct proto_msg *req);

@@ -10,10 +10,12 @@
 #include <infiniband/verbs.h>
 
 /*
- * Where verbs puts packets into an on-demand-paging region: PROTO_PLACE_PAGE
- * on Soft-RoCE (rxe), whose ODP copy (Linux 7.2's __rxe_odp_mr_copy) drops a
- * packet's offset within its page; PROTO_PLACE_EXACT elsewhere. Pinned
- * regions are exact everywhere (grant_fill_proto).
+ * Where verbs puts packets into an on-demand-paging region, found by a
+ * loopback self-test the first time a device is asked about (logged):
+ * PROTO_PLACE_PAGE where a packet that starts inside a page lands at the
+ * page's start (Soft-RoCE on Linux 7.2: __rxe_odp_mr_copy drops the offset),
+ * else PROTO_PLACE_EXACT. Pinned regions are exact everywhere
+ * (grant_fill_proto).
  */
 uint32_t place_of_odp(struct ibv_context *verbs);
 

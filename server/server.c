@@ -18,7 +18,8 @@
 #include "server.h"
 
 #define SERVER_VERIFY_MS 1000
-#define SERVER_DRAIN_MS 200
+/* How long a stop waits for clients to take their REVOKEs and hang up. */
+#define SERVER_STOP_MS 2000
 
 static bool server_any_export_allows(const struct server *srv, const struct in_addr *addr)
 {
@@ -101,6 +102,8 @@ void server_drop_conn(struct server *srv, struct conn *c)
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
 	conn_delete(&c);
+	if (srv->stopping && srv->nconns == 0)
+		event_base_loopexit(srv->base, NULL);
 }
 
 /* A data QP's events: it lives until either side disconnects it. */
@@ -160,23 +163,21 @@ static void server_on_cm(evutil_socket_t fd, short what, void *arg)
 			break;
 		case RDMA_CM_EVENT_ESTABLISHED:
 			if (c)
-				conn_established(c);
+				conn_drive(c, CONN_EV_ESTABLISHED, NULL);
 			break;
 		case RDMA_CM_EVENT_DISCONNECTED:
 		case RDMA_CM_EVENT_CONNECT_ERROR:
 		case RDMA_CM_EVENT_UNREACHABLE:
 		case RDMA_CM_EVENT_REJECTED:
 			if (c) {
-				if (type != RDMA_CM_EVENT_DISCONNECTED)
-					LOG_WARN("client %s: %s", c->peer, rdma_event_str(type));
-				if (c->state != CONN_CLOSING)
-					rdma_disconnect(id);
+				conn_drive(c, CONN_EV_DISCONNECTED, type == RDMA_CM_EVENT_DISCONNECTED
+								    ? NULL : rdma_event_str(type));
 				server_drop_conn(srv, c);
 			}
 			break;
 		case RDMA_CM_EVENT_DEVICE_REMOVAL:
 			if (c) {
-				LOG_ERR("client %s: RDMA device removed", c->peer);
+				conn_drive(c, CONN_EV_DISCONNECTED, "RDMA device removed");
 				server_drop_conn(srv, c);
 			} else {
 				LOG_ERR("the RDMA device of the listener was removed; stopping");
@@ -190,6 +191,28 @@ static void server_on_cm(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Stopping runs inside the loop: every connection revokes its grants and
+ * disconnects once its REVOKEs went out; the loop ends when the last one is
+ * gone, or at the deadline for those that do not answer.
+ */
+static void server_stop(struct server *srv)
+{
+	struct timeval tv = { SERVER_STOP_MS / 1000, (SERVER_STOP_MS % 1000) * 1000 };
+	struct conn *c;
+
+	if (srv->stopping)
+		return;
+	srv->stopping = 1;
+	/* Only the rdma_cm's DISCONNECTED frees a connection: the list holds. */
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		conn_drive(c, CONN_EV_STOP, NULL);
+	if (srv->nconns == 0)
+		event_base_loopexit(srv->base, NULL);
+	else
+		event_base_loopexit(srv->base, &tv);
+}
+
 static void server_on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -200,8 +223,7 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	LOG_NOTICE("%s: shutting down", strsignal((int)sig));
-	srv->stopping = 1;
-	event_base_loopexit(srv->base, NULL);
+	server_stop(srv);
 }
 
 static void server_on_seal_event(evutil_socket_t fd, short what, void *arg)
@@ -397,9 +419,9 @@ static int server_check_device(struct ibv_context *verbs)
 	LOG_INFO("%s: on-demand paging for RC read/write: yes",
 		 ibv_get_device_name(verbs->device));
 	if (place_of_odp(verbs) == PROTO_PLACE_PAGE)
-		LOG_NOTICE("%s: Soft-RoCE puts a packet that starts mid-page at its page's start "
-			   "in an on-demand-paging region: grants say so (page placement), and "
-			   "protocol version 2 clients send such bytes through the daemon",
+		LOG_NOTICE("%s: puts a packet that starts mid-page at its page's start in an "
+			   "on-demand-paging region: grants say so (page placement), and protocol "
+			   "version 2 clients send such bytes through the daemon",
 			   ibv_get_device_name(verbs->device));
 	return 1;
 }
@@ -489,19 +511,18 @@ int server_run(struct server *srv)
 	return srv->exit_code;
 }
 
-static void server_stop_conns(struct server *srv)
+/* What a stop (or a failed start) left: no loop runs any more. */
+static void server_drop_conns(struct server *srv)
 {
 	struct conn *c;
 
-	TAILQ_FOREACH(c, &srv->conns, entry)
+	if (srv->nconns)
+		LOG_NOTICE("%u clients did not hang up within %d ms: dropped", srv->nconns,
+			   SERVER_STOP_MS);
+	while ((c = TAILQ_FIRST(&srv->conns))) {
 		conn_revoke_export(c, NULL, PROTO_REVOKE_SHUTDOWN, "sealmrd is shutting down");
-	/* Let the revokes reach the clients before the QPs go. */
-	TAILQ_FOREACH(c, &srv->conns, entry) {
-		conn_drain_sends(c, SERVER_DRAIN_MS);
-		conn_disconnect(c);
-	}
-	while ((c = TAILQ_FIRST(&srv->conns)))
 		server_drop_conn(srv, c);
+	}
 }
 
 void server_delete(struct server **psrv)
@@ -517,7 +538,7 @@ void server_delete(struct server **psrv)
 		event_free(srv->cm_ev);
 	if (srv->listen_id)
 		rdma_destroy_id(srv->listen_id);
-	server_stop_conns(srv);
+	server_drop_conns(srv);
 	for (unsigned i = 0; i < srv->nexports; i++)
 		export_delete(&srv->exports[i]);
 	free(srv->exports);

@@ -310,6 +310,19 @@ static int conn_resolve(struct sealmr_conn *c, const struct timespec *t0)
 	return conn_expect(c, t0, RDMA_CM_EVENT_ROUTE_RESOLVED, "route resolution", &ev);
 }
 
+void conn_param_fill(struct sealmr_conn *c, struct rdma_conn_param *param, const void *pd,
+		     uint8_t len)
+{
+	memset(param, 0, sizeof(*param));
+	param->private_data = pd;
+	param->private_data_len = len;
+	param->responder_resources = c->resp_res;
+	param->initiator_depth = c->init_depth;
+	/* RC retries for ever on RNR: a SEND finding no receive waits. */
+	param->retry_count = 7;
+	param->rnr_retry_count = 7;
+}
+
 static int conn_request(struct sealmr_conn *c, const struct timespec *t0)
 {
 	struct proto_conn_priv priv = {
@@ -326,12 +339,7 @@ static int conn_request(struct sealmr_conn *c, const struct timespec *t0)
 
 	proto_conn_priv_encode(&priv, pd);
 	proto_session_priv_encode(&sp, pd);
-	param.private_data = pd;
-	param.private_data_len = sizeof(pd);
-	param.responder_resources = c->resp_res;
-	param.initiator_depth = c->init_depth;
-	param.retry_count = 7;
-	param.rnr_retry_count = 7;
+	conn_param_fill(c, &param, pd, sizeof(pd));
 	if (rdma_connect(c->id, &param))
 		return conn_err(c, -errno, "cannot connect to sealmrd at %s: rdma_connect: %s",
 				c->where, strerror(errno));

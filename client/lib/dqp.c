@@ -83,16 +83,11 @@ static int dqp_join(struct sealmr_conn *c, struct dqp *q)
 		.qps = (uint16_t)q->idx,
 	};
 	uint8_t pd[PROTO_CONN_PRIV_V3_SIZE];
-	struct rdma_conn_param param = { 0 };
+	struct rdma_conn_param param;
 
 	proto_conn_priv_encode(&priv, pd);
 	proto_session_priv_encode(&sp, pd);
-	param.private_data = pd;
-	param.private_data_len = sizeof(pd);
-	param.responder_resources = c->resp_res;
-	param.initiator_depth = c->init_depth;
-	param.retry_count = 7;
-	param.rnr_retry_count = 7;
+	conn_param_fill(c, &param, pd, sizeof(pd));
 	return rdma_connect(q->id, &param) ? -errno : 0;
 }
 

@@ -310,6 +310,9 @@ int conn_ensure(struct sealmr_conn *c);
 /* Fails an operation that found the connection unusable. */
 int conn_not_connected(struct sealmr_conn *c);
 int conn_elapsed_ms(const struct timespec *t0);
+/* A connect request's parameters: the device's read depths, RC retries. */
+void conn_param_fill(struct sealmr_conn *c, struct rdma_conn_param *param, const void *pd,
+		     uint8_t len);
 
 /* event.c: waits up to timeout_ms (0: no wait, -1: forever) for anything,
  * then handles rdma_cm events and work completions. Returns how many

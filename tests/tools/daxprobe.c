@@ -25,6 +25,8 @@
 #include <rdma/rdma_cma.h>
 #include <rdma/rdma_verbs.h>
 
+#include "probe-watchdog.h"
+
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
 #endif
@@ -33,44 +35,7 @@
 #endif
 
 #define PROBE_LEN (1u << 20)
-#define PROBE_WATCHDOG_S 90
 
-/* The last step reached, for the watchdog's message. */
-static const char *volatile probe_step = "start";
-static pid_t probe_child;
-
-#define STEP(s)                                                    \
-	do {                                                       \
-		probe_step = s;                                    \
-		if (getenv("DAXPROBE_DEBUG"))                      \
-			fprintf(stderr, "daxprobe: %s\n", s);      \
-	} while (0)
-
-/* A stuck connection must fail the fact, with where it stuck, rather than
- * hang the suite until its outer timeout. */
-static void probe_watchdog(int sig)
-{
-	char msg[160];
-	int n = snprintf(msg, sizeof(msg), "daxprobe: no progress for %d s after \"%s\"\n",
-			 PROBE_WATCHDOG_S, probe_step);
-
-	(void)sig;
-	if (write(2, msg, (size_t)n) < 0)
-		_exit(ETIMEDOUT);
-	/* Only the parent's stdout is the verdict; the server child is silent. */
-	if (probe_child > 0) {
-		kill(probe_child, SIGKILL);
-		if (write(1, "ETIMEDOUT\n", 10) < 0)
-			_exit(ETIMEDOUT);
-	}
-	_exit(ETIMEDOUT);
-}
-
-static void probe_watchdog_arm(void)
-{
-	signal(SIGALRM, probe_watchdog);
-	alarm(PROBE_WATCHDOG_S);
-}
 
 struct probe_priv {
 	uint64_t addr;
@@ -177,7 +142,7 @@ static int server(const char *path, const char *addr, const char *port)
 	int err;
 	void *p;
 
-	probe_watchdog_arm();
+	probe_watchdog_arm("daxprobe", "ETIMEDOUT", ETIMEDOUT, "DAXPROBE_DEBUG");
 	p = map_file(path, PROBE_LEN, &err);
 	if (!p || rdma_getaddrinfo(addr, port, &hints, &res) ||
 	    rdma_create_ep(&listen, res, NULL, &qa) || rdma_listen(listen, 1) ||
@@ -192,7 +157,7 @@ static int server(const char *path, const char *addr, const char *port)
 		perror("daxprobe server: ibv_reg_mr odp");
 		return 1;
 	}
-	STEP("server: mr registered");
+	PROBE_STEP("server: mr registered");
 	priv = (struct probe_priv){ (uintptr_t)p, mr->rkey, PROBE_LEN };
 	param.private_data = &priv;
 	param.private_data_len = sizeof(priv);
@@ -207,7 +172,7 @@ static int server(const char *path, const char *addr, const char *port)
 	}
 	/* Exit without a disconnect: a synchronous rdma_disconnect waits for
 	 * the peer's answer, and the peer is our parent in waitpid. */
-	STEP("server: done");
+	PROBE_STEP("server: done");
 	return 0;
 }
 
@@ -263,7 +228,7 @@ static int client_transfer(struct rdma_cm_id *id, char *out, char *in)
 		fprintf(stderr, "daxprobe client: RDMA READ failed\n");
 		goto out_dereg;
 	}
-	STEP("client: write+read done");
+	PROBE_STEP("client: write+read done");
 	if (memcmp(in, out, PROBE_LEN)) {
 		fprintf(stderr, "daxprobe client: READ returned other bytes than WRITE sent\n");
 		goto out_dereg;
@@ -297,7 +262,7 @@ static int client(const char *addr, const char *port)
 		}
 		usleep(100000); /* the server may not listen yet */
 	}
-	STEP("client: connected");
+	PROBE_STEP("client: connected");
 	rc = client_transfer(id, out, in);
 	/* No rdma_disconnect: a synchronous one waits for the server, which
 	 * exits without answering; destroying the endpoint is enough. */
@@ -336,14 +301,14 @@ static int cmd_rdma(const char *path, const char *addr, const char *port)
 
 	if (pid == 0)
 		_exit(server(path, addr, port));
-	probe_child = pid;
-	probe_watchdog_arm();
+	probe_wd.child = pid;
+	probe_watchdog_arm("daxprobe", "ETIMEDOUT", ETIMEDOUT, "DAXPROBE_DEBUG");
 	crc = client(addr, port);
-	STEP("client: finished");
+	PROBE_STEP("client: finished");
 	if (crc)
 		kill(pid, SIGKILL); /* it would wait for our last message forever */
 	waitpid(pid, &st, 0);
-	STEP("server reaped");
+	PROBE_STEP("server reaped");
 	if (crc || !WIFEXITED(st) || WEXITSTATUS(st))
 		return report(EIO);
 	return report(check_file(path));

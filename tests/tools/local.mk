@@ -1,9 +1,9 @@
 # Tools the integration tests drive (built by make check, never installed).
 check_PROGRAMS += tests/tools/daxprobe
-tests_tools_daxprobe_SOURCES = tests/tools/daxprobe.c
+tests_tools_daxprobe_SOURCES = tests/tools/daxprobe.c tests/tools/probe-watchdog.h
 tests_tools_daxprobe_LDADD = $(IBVERBS_LIBS) $(RDMACM_LIBS)
 check_PROGRAMS += tests/tools/mwprobe
-tests_tools_mwprobe_SOURCES = tests/tools/mwprobe.c
+tests_tools_mwprobe_SOURCES = tests/tools/mwprobe.c tests/tools/probe-watchdog.h
 tests_tools_mwprobe_LDADD = $(IBVERBS_LIBS) $(RDMACM_LIBS)
 check_PROGRAMS += tests/tools/rawclient
 tests_tools_rawclient_SOURCES = tests/tools/rawclient.c

@@ -40,13 +40,14 @@
 #include <rdma/rdma_cma.h>
 #include <rdma/rdma_verbs.h>
 
+#include "probe-watchdog.h"
+
 #define MR_LEN (8u << 20)
 #define WIN_LEN (64u << 10)
 #define PAYLOAD_LEN 4096u
 /* Where bounds aims: nearly the whole MR past the window's end. */
 #define FAR_OFF (MR_LEN - PAYLOAD_LEN)
 #define BIND_ROUNDS 200
-#define PROBE_WATCHDOG_S 90
 
 enum probe_mode { MODE_BOUNDS, MODE_CROSSPD, MODE_BINDTIME, MODE_MAX };
 
@@ -66,42 +67,6 @@ struct probe_win {
 	uint64_t addr;
 };
 
-/* The last step reached, for the watchdog's message. */
-static const char *volatile probe_step = "start";
-static pid_t probe_child;
-
-#define STEP(s)                                                    \
-	do {                                                       \
-		probe_step = s;                                    \
-		if (getenv("MWPROBE_DEBUG"))                       \
-			fprintf(stderr, "mwprobe: %s\n", s);       \
-	} while (0)
-
-/* A stuck connection must fail the fact, with where it stuck, rather than
- * hang the suite until its outer timeout. */
-static void probe_watchdog(int sig)
-{
-	char msg[160];
-	int n = snprintf(msg, sizeof(msg), "mwprobe: no progress for %d s after \"%s\"\n",
-			 PROBE_WATCHDOG_S, probe_step);
-
-	(void)sig;
-	if (write(2, msg, (size_t)n) < 0)
-		_exit(CHILD_ERROR);
-	/* Only the parent's stdout is the verdict; the child is silent. */
-	if (probe_child > 0) {
-		kill(probe_child, SIGKILL);
-		if (write(1, "error\n", 6) < 0)
-			_exit(CHILD_ERROR);
-	}
-	_exit(CHILD_ERROR);
-}
-
-static void probe_watchdog_arm(void)
-{
-	signal(SIGALRM, probe_watchdog);
-	alarm(PROBE_WATCHDOG_S);
-}
 
 /* No short period: a byte copied to the wrong place within a page shows. */
 static char probe_byte(unsigned i)
@@ -293,7 +258,7 @@ static int child_window(enum probe_mode mode, struct rdma_cm_id *id, int to_pare
 		goto out_dealloc_mw;
 	win.rkey = mw->rkey;
 	win.addr = (uintptr_t)buf;
-	STEP("child: bind done");
+	PROBE_STEP("child: bind done");
 	if (write(to_parent, &win, sizeof(win)) != sizeof(win)) {
 		fprintf(stderr, "mwprobe: telling the parent the window: %s\n", strerror(errno));
 		goto out_dealloc_mw;
@@ -382,7 +347,7 @@ static int child(enum probe_mode mode, const char *addr, const char *port, int t
 	struct rdma_cm_id *listen, *id;
 	int rc = CHILD_ERROR;
 
-	probe_watchdog_arm();
+	probe_watchdog_arm("mwprobe", "error", CHILD_ERROR, "MWPROBE_DEBUG");
 	if (rdma_getaddrinfo(addr, port, &hints, &res)) {
 		fprintf(stderr, "mwprobe: rdma_getaddrinfo(%s, %s): %s\n", addr, port,
 			strerror(errno));
@@ -402,12 +367,12 @@ static int child(enum probe_mode mode, const char *addr, const char *port, int t
 		fprintf(stderr, "mwprobe: rdma_accept: %s\n", strerror(errno));
 		goto out_destroy_id;
 	}
-	STEP("child: accepted");
+	PROBE_STEP("child: accepted");
 	if (mode == MODE_BINDTIME)
 		rc = bind_time(id, 4u << 20) || bind_time(id, 256u << 20) ? CHILD_ERROR : 0;
 	else
 		rc = child_window(mode, id, to_parent, from_parent);
-	STEP("child: done");
+	PROBE_STEP("child: done");
 	/* No rdma_disconnect: a synchronous one waits for the parent, which
 	 * waits for us in waitpid. */
 out_destroy_id:
@@ -472,7 +437,7 @@ static int write_through(struct rdma_cm_id *id, uint64_t raddr, uint32_t rkey)
 		goto out_dereg_mr;
 	}
 	st = wc.status;
-	STEP("parent: write done");
+	PROBE_STEP("parent: write done");
 out_dereg_mr:
 	ibv_dereg_mr(mr);
 out_free:
@@ -485,9 +450,9 @@ static int reap(void)
 {
 	int st;
 
-	if (waitpid(probe_child, &st, 0) != probe_child)
+	if (waitpid(probe_wd.child, &st, 0) != probe_wd.child)
 		return -1;
-	probe_child = 0;
+	probe_wd.child = 0;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -558,7 +523,7 @@ static const char *parent(enum probe_mode mode, const char *addr, const char *po
 		}
 		usleep(100000); /* the child may not listen yet */
 	}
-	STEP("parent: connected");
+	PROBE_STEP("parent: connected");
 	if (mode == MODE_BINDTIME) {
 		if (reap() == 0)
 			verdict = "ok";
@@ -580,12 +545,12 @@ static int run(enum probe_mode mode, const char *addr, const char *port)
 		fprintf(stderr, "mwprobe: pipe: %s\n", strerror(errno));
 		goto out_report;
 	}
-	probe_child = fork();
-	if (probe_child < 0) {
+	probe_wd.child = fork();
+	if (probe_wd.child < 0) {
 		fprintf(stderr, "mwprobe: fork: %s\n", strerror(errno));
 		goto out_report;
 	}
-	if (probe_child == 0) {
+	if (probe_wd.child == 0) {
 		close(up[0]);
 		close(down[1]);
 		_exit(child(mode, addr, port, up[1], down[0]));
@@ -595,10 +560,10 @@ static int run(enum probe_mode mode, const char *addr, const char *port)
 	close(down[0]);
 	/* and a write to it an error, not the end of the verdict. */
 	signal(SIGPIPE, SIG_IGN);
-	probe_watchdog_arm();
+	probe_watchdog_arm("mwprobe", "error", CHILD_ERROR, "MWPROBE_DEBUG");
 	verdict = parent(mode, addr, port, up[0], down[1]);
-	if (probe_child > 0) {
-		kill(probe_child, SIGKILL); /* it would wait for us forever */
+	if (probe_wd.child > 0) {
+		kill(probe_wd.child, SIGKILL); /* it would wait for us forever */
 		reap();
 	}
 	close(up[0]);
