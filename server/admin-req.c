@@ -16,6 +16,7 @@
 #include <json-c/json.h>
 
 #include "admin-req.h"
+#include "util.h"
 #include "log.h"
 #include "server.h"
 
@@ -25,17 +26,9 @@
 typedef json_object *(*admin_req_fn)(const struct admin_req_ctx *ctx, json_object *req,
 				     char *err, size_t errlen);
 
-uint64_t admin_req_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static uint64_t admin_req_age_s(uint64_t since_ns)
 {
-	uint64_t now = admin_req_now_ns();
+	uint64_t now = util_now_ns();
 
 	return now > since_ns ? (now - since_ns) / 1000000000u : 0;
 }

@@ -16,7 +16,7 @@ struct server;
 
 struct admin_req_ctx {
 	struct server *srv;
-	uint64_t started_ns; /* admin_req_now_ns() at the start, for the uptime */
+	uint64_t started_ns; /* util_now_ns() at the start, for the uptime */
 	const char *who;     /* the admin client, for the log */
 };
 
@@ -29,6 +29,5 @@ json_object *admin_req_run(const struct admin_req_ctx *ctx, const char *line, si
 /* {"ok": false, "error": text} */
 json_object *admin_req_error(const char *text);
 /* CLOCK_MONOTONIC in nanoseconds: ages and uptime count from it. */
-uint64_t admin_req_now_ns(void);
 
 #endif

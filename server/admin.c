@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 
 #include "admin.h"
+#include "util.h"
 #include "admin-req.h"
 #include "log.h"
 #include "server.h"
@@ -242,23 +243,22 @@ static void admin_on_pause_end(evutil_socket_t fd, short what, void *arg)
 	evconnlistener_enable(adm->lev);
 }
 
-static int admin_mkdirs(const char *path)
+/* The socket's directory and its parents, 0755 like /run's. */
+static int admin_make_parent(const char *path)
 {
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], failed[sizeof(dir)];
+	char *slash;
+	int rc;
 
 	snprintf(dir, sizeof(dir), "%s", path);
-	for (char *p = strchr(dir + 1, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST) {
-			int rc = -errno;
-
-			LOG_ERR("admin_socket = %s: cannot create %s: %s", path, dir,
-				strerror(errno));
-			return rc;
-		}
-		*p = '/';
-	}
-	return 0;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	rc = util_mkdirs(dir, 0755, failed, sizeof(failed));
+	if (rc)
+		LOG_ERR("admin_socket = %s: cannot create %s: %s", path, failed, strerror(-rc));
+	return rc;
 }
 
 /* A socket nobody answers on was left by a dead daemon: remove it. */
@@ -315,7 +315,7 @@ static int admin_listen(struct admin *adm)
 		return -ENAMETOOLONG;
 	}
 	memcpy(sun.sun_path, adm->path, strlen(adm->path) + 1);
-	rc = admin_mkdirs(adm->path);
+	rc = admin_make_parent(adm->path);
 	if (!rc)
 		rc = admin_clear_stale(adm->path, &sun);
 	if (rc)
@@ -365,7 +365,7 @@ int admin_new(struct server *srv, struct admin **out)
 	if (!adm)
 		return -ENOMEM;
 	adm->srv = srv;
-	adm->started_ns = admin_req_now_ns();
+	adm->started_ns = util_now_ns();
 	TAILQ_INIT(&adm->clients);
 	/* A copy: a reload replaces the configuration, not the socket. */
 	adm->path = strdup(srv->cfg->admin_socket);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "place.h"
 #include "server.h"
+#include "util.h"
 
 #define CONN_CQ_DEPTH (CONN_RECVS + CONN_SENDS)
 #define CONN_ACK_BATCH 16
@@ -373,10 +374,7 @@ err_delete:
 
 static void conn_log_established(struct conn *c)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	c->connected_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	c->connected_ns = util_now_ns();
 	LOG_INFO("client %s: connected (conn %llu, %s, protocol version %u, %s placement)",
 		 c->peer, (unsigned long long)c->serial, ibv_get_device_name(c->id->verbs->device),
 		 c->version, c->place == PROTO_PLACE_EXACT ? "exact" : "page");

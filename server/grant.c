@@ -8,15 +8,8 @@
 #include <time.h>
 
 #include "grant.h"
+#include "util.h"
 #include "log.h"
-
-static uint64_t grant_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static int grant_access_flags(uint32_t access)
 {
@@ -83,7 +76,7 @@ int grant_new(struct ibv_pd *pd, struct export *exp, uint64_t id, uint64_t offse
 	g->offset = offset;
 	g->length = length;
 	g->access = access;
-	g->created_ns = grant_now_ns();
+	g->created_ns = util_now_ns();
 	*out = g;
 	return 0;
 }

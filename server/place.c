@@ -20,6 +20,7 @@
 #include "log.h"
 #include "place.h"
 #include "proto.h"
+#include "util.h"
 
 #define PLACE_RXE_VENDOR_ID 0xffffff
 #define PLACE_OFF 1000
@@ -147,7 +148,7 @@ static int place_write(struct place_probe *p, char *why, size_t len)
 {
 	struct ibv_sge sge = { (uintptr_t)p->src, PLACE_LEN, p->src_mr->lkey };
 	struct ibv_send_wr wr = { 0 }, *bad;
-	struct timespec t0, t;
+	struct timespec t0;
 	struct ibv_wc wc;
 	int n;
 
@@ -161,8 +162,7 @@ static int place_write(struct place_probe *p, char *why, size_t len)
 		return snprintf(why, len, "ibv_post_send: %s", strerror(errno)), -EIO;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while ((n = ibv_poll_cq(p->cq, 1, &wc)) == 0) {
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > PLACE_WAIT_MS)
+		if (util_elapsed_ms(&t0) > PLACE_WAIT_MS)
 			return snprintf(why, len, "no completion within %d ms", PLACE_WAIT_MS),
 			       -ETIMEDOUT;
 		usleep(100);

@@ -36,14 +36,6 @@ const char *conn_state_name(enum conn_state state)
 	return state < CONN_STATE_MAX ? names[state] : "?";
 }
 
-int conn_elapsed_ms(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
 /*
  * The one place the state changes. A failure or a disconnect of a live
  * connection moves its QP to the error state (rdma_disconnect), which
@@ -128,7 +120,7 @@ static int conn_wait_cm(struct sealmr_conn *c, const struct timespec *t0, struct
 		}
 		if (errno != EAGAIN && errno != EINTR)
 			return -errno;
-		left = c->opts.timeout_ms - conn_elapsed_ms(t0);
+		left = c->opts.timeout_ms - util_elapsed_ms(t0);
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (poll(&pfd, 1, left) < 0 && errno != EINTR)

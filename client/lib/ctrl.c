@@ -191,7 +191,7 @@ void ctrl_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc)
 
 static int ctrl_left_ms(struct sealmr_conn *c, const struct timespec *t0)
 {
-	int left = c->opts.timeout_ms - conn_elapsed_ms(t0);
+	int left = c->opts.timeout_ms - util_elapsed_ms(t0);
 
 	return left > 0 ? left : 0;
 }

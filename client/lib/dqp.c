@@ -399,7 +399,7 @@ int dqp_connect_all(struct sealmr_conn *c, const struct timespec *t0)
 	for (unsigned i = 0; i < c->nqps; i++)
 		dqp_drive(c, &c->dq[i], DQP_EV_START, 0, NULL);
 	while (waiting) {
-		int left = c->opts.timeout_ms - conn_elapsed_ms(t0);
+		int left = c->opts.timeout_ms - util_elapsed_ms(t0);
 
 		waiting = false;
 		for (unsigned i = 0; i < c->nqps; i++)

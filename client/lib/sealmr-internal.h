@@ -33,6 +33,7 @@
 
 #include "sealmr/sealmr.h"
 #include "proto.h"
+#include "util.h"
 
 #define CONN_RECVS 32          /* RECVs we keep posted: our credits */
 #define CONN_CTRL_SENDS 8      /* control send slots */
@@ -309,7 +310,6 @@ void conn_drive(struct sealmr_conn *c, enum conn_event ev, int err, const char *
 int conn_ensure(struct sealmr_conn *c);
 /* Fails an operation that found the connection unusable. */
 int conn_not_connected(struct sealmr_conn *c);
-int conn_elapsed_ms(const struct timespec *t0);
 /* A connect request's parameters: the device's read depths, RC retries. */
 void conn_param_fill(struct sealmr_conn *c, struct rdma_conn_param *param, const void *pd,
 		     uint8_t len);

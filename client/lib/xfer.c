@@ -141,7 +141,7 @@ void xfer_drain(struct sealmr_conn *c, int timeout_ms)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (xfer_sq_used(c) || c->recvs_posted) {
-		int left = timeout_ms - conn_elapsed_ms(&t0);
+		int left = timeout_ms - util_elapsed_ms(&t0);
 
 		if (left <= 0 || conn_progress(c, left) < 0) {
 			LOG_DEBUG("sealmr %s: %u sends and %u receives still posted", c->where,
@@ -672,7 +672,7 @@ int sealmr_wait(struct sealmr_conn *c, struct sealmr_completion *out, int max, i
 		if (n)
 			return n;
 		if (timeout_ms >= 0) {
-			left = timeout_ms - conn_elapsed_ms(&t0);
+			left = timeout_ms - util_elapsed_ms(&t0);
 			if (left <= 0)
 				return 0;
 		}

@@ -17,7 +17,7 @@ if [ -x "$B/client/.libs/sealmr" ] && [ -e "$B/client/.libs/libsealmr.so" ]; the
 	ln -sf "$B"/client/.libs/libsealmr.so* "$PWD/.libs/"
 	export LD_LIBRARY_PATH=$PWD/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
-SEALMRCTL=$B/server/sealmrctl
+SEALMRCTL=$B/ctl/sealmrctl
 TOOLS=$B/tests/tools
 RDMA_ADDR=${SEALMR_RDMA_ADDR:-10.0.2.15}
 failures=0

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sealtool: drives the seal API (server/seal.h) from the shell, for the
+ * sealtool: drives the seal API (seal/seal.h) from the shell, for the
  * integration tests and for people trying it by hand.
  *
  *   sealtool [--state DIR] [--debug] seal [--mode dax|pagecache] [--private]

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the FIEMAP range checker (server/fiemap.h) on ordinary files
+ * Unit tests of the FIEMAP range checker (seal/fiemap.h) on ordinary files
  * of whatever file system holds TMPDIR (it must implement FIEMAP: ext4, xfs,
  * btrfs; not tmpfs).
  */

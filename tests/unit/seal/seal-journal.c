@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of the seal journal (server/journal.h). */
+/* Unit tests of the seal journal (seal/journal.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 
 #include "journal.h"
 #include "log.h"
+#include "seal-internal.h"
 #include "seal-test.h"
 
 struct jt {
@@ -210,7 +211,7 @@ static void journal_replay__lifts_recorded_flag(void **state)
 	assert_int_equal(seal_test_chattr(file, true), 0);
 	assert_int_equal(journal_open(t->state, &j, NULL, 0), 0);
 	assert_int_equal(journal_add(j, st.st_dev, st.st_ino, file), 0);
-	assert_int_equal(journal_replay(j), 1);
+	assert_int_equal(journal_replay(j, seal_lift_stale, NULL), 1);
 	assert_false(seal_test_immutable(file));
 	assert_int_equal(journal_count(j), 0);
 	journal_close(&j);
@@ -234,7 +235,7 @@ static void journal_replay__leaves_other_inode_alone(void **state)
 	assert_int_equal(seal_test_chattr(file, true), 0);
 	assert_int_equal(journal_open(t->state, &j, NULL, 0), 0);
 	assert_int_equal(journal_add(j, st.st_dev, st.st_ino + 1, file), 0);
-	assert_int_equal(journal_replay(j), 0);
+	assert_int_equal(journal_replay(j, seal_lift_stale, NULL), 0);
 	assert_true(seal_test_immutable(file));
 	assert_int_equal(journal_count(j), 0);
 	journal_close(&j);
@@ -254,7 +255,7 @@ static void journal_replay__tolerates_missing_flag_and_file(void **state)
 	assert_int_equal(journal_open(t->state, &j, NULL, 0), 0);
 	assert_int_equal(journal_add(j, st.st_dev, st.st_ino, file), 0);
 	assert_int_equal(journal_add(j, 1, 1, "/nonexistent/seal-unit"), 0);
-	assert_int_equal(journal_replay(j), 0);
+	assert_int_equal(journal_replay(j, seal_lift_stale, NULL), 0);
 	assert_int_equal(journal_count(j), 0);
 	assert_int_equal(seal_test_flags(file) & FS_IMMUTABLE_FL, 0);
 	journal_close(&j);

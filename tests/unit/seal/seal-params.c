@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of seal_new's and seal_registry_new's parameter checks and of
- * the errno each refusal maps to (server/seal.h). The refusals that need
+ * the errno each refusal maps to (seal/seal.h). The refusals that need
  * fs-dax, reflink or another user are in tests/integration/seal-*.t.
  */
 #include "config.h"

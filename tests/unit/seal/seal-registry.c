@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the seal life cycle on ordinary files (server/seal.h):
+ * Unit tests of the seal life cycle on ordinary files (seal/seal.h):
  * preparation, the flag and its count, the journal, the safety net and the
  * replay after a crash. Page-cache mode, read-only where the file system
  * refuses stores to immutable files (ext4 does); fs-dax in the VM's

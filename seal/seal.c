@@ -369,7 +369,7 @@ int seal_registry_new(const char *state_dir, struct seal_registry **out, char *e
 	rc = journal_open(state_dir, &reg->journal, err, errlen);
 	if (rc < 0)
 		goto err_free;
-	rc = journal_replay(reg->journal);
+	rc = journal_replay(reg->journal, seal_lift_stale, NULL);
 	if (rc < 0) {
 		seal_errf(err, errlen, "%s: cannot rewrite the seal journal: %s",
 			  journal_path(reg->journal), strerror(-rc));

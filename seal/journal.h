@@ -46,12 +46,13 @@ int journal_add(struct journal *j, uint64_t dev, uint64_t ino, const char *path)
 int journal_remove(struct journal *j, uint64_t dev, uint64_t ino);
 
 /*
- * Lifts the FS_IMMUTABLE_FL of every record, each only if the path still
- * names the same dev+ino and the flag is set; logs what it did with each and
- * drops the record, except those whose lift failed (kept for the next run).
- * Returns how many flags were lifted, or a negative errno when the journal
- * could not be written.
+ * Hands every record to fn, which says 1 (undone), 0 (nothing to undo) or
+ * a negative errno (failed); drops the records but the failed ones (kept
+ * for the next run). What to undo and how is the caller's: the seal
+ * registry passes seal_lift_stale. Returns how many fn undid, or a
+ * negative errno when the journal could not be written.
  */
-int journal_replay(struct journal *j);
+typedef int (*journal_replay_fn)(uint64_t dev, uint64_t ino, const char *path, void *arg);
+int journal_replay(struct journal *j, journal_replay_fn fn, void *arg);
 
 #endif

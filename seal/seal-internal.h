@@ -73,6 +73,8 @@ int seal_fail_at(const char *file, int line, int rc, char *err, size_t errlen, c
 size_t seal_page(void);
 int seal_get_flags(int fd, int *flags);
 int seal_set_immutable(int fd, bool on);
+/* journal_replay's callback at start (seal-stale.c): lifts a stale flag. */
+int seal_lift_stale(uint64_t dev, uint64_t ino, const char *path, void *arg);
 
 /* seal-prep.c */
 int seal_check_params(const struct seal_params *p, char *err, size_t errlen);

@@ -23,6 +23,7 @@
 #include <ini.h>
 
 #include "admin.h"
+#include "util.h"
 
 #define CTL_TIMEOUT_MS 10000
 #define CTL_REPLY_MAX (256u << 20)
@@ -91,19 +92,11 @@ static int ctl_connect(const char *path)
 	return -1;
 }
 
-static int ctl_elapsed_ms(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
 /* Waits for fd (POLLIN or POLLOUT) within the deadline; 0 or -errno. */
 static int ctl_wait(int fd, short events, const struct timespec *t0)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
-	int left = CTL_TIMEOUT_MS - ctl_elapsed_ms(t0), n;
+	int left = CTL_TIMEOUT_MS - util_elapsed_ms(t0), n;
 
 	if (left <= 0)
 		return -ETIMEDOUT;

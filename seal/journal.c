@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <linux/fs.h>
 
 #include "journal.h"
+#include "seal-internal.h"
+#include "util.h"
 #include "log.h"
 
 #define JOURNAL_NAME "seal.journal"
@@ -33,19 +33,6 @@ struct journal {
 	struct journal_entry *ents;
 	size_t n, cap;
 };
-
-static void journal_errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void journal_errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int journal_escape(const char *in, char *out, size_t outlen)
 {
@@ -178,31 +165,6 @@ static int journal_load(struct journal *j)
 	return rc;
 }
 
-static int journal_mkdirs(const char *dir)
-{
-	char *p, *copy = strdup(dir);
-	int rc = 0;
-
-	if (copy == NULL)
-		return -ENOMEM;
-	for (p = copy + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-
-		*p = '\0';
-		if (mkdir(copy, 0700) < 0 && errno != EEXIST) {
-			rc = -errno;
-			break;
-		}
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	free(copy);
-	return rc;
-}
-
 int journal_open(const char *state_dir, struct journal **out, char *err, size_t errlen)
 {
 	struct journal *j;
@@ -219,34 +181,34 @@ int journal_open(const char *state_dir, struct journal **out, char *err, size_t 
 		rc = -ENOMEM;
 		goto err_free;
 	}
-	rc = journal_mkdirs(state_dir);
+	rc = util_mkdirs(state_dir, 0700, NULL, 0);
 	if (rc < 0) {
-		journal_errf(err, errlen, "state directory %s: cannot create it: %s", state_dir,
-			     strerror(-rc));
+		seal_errf(err, errlen, "state directory %s: cannot create it: %s", state_dir,
+			  strerror(-rc));
 		goto err_free;
 	}
 	j->dir_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (j->dir_fd < 0) {
 		rc = -errno;
-		journal_errf(err, errlen, "state directory %s: %s", state_dir, strerror(-rc));
+		seal_errf(err, errlen, "state directory %s: %s", state_dir, strerror(-rc));
 		goto err_free;
 	}
 	j->lock_fd = openat(j->dir_fd, JOURNAL_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (j->lock_fd < 0) {
 		rc = -errno;
-		journal_errf(err, errlen, "%s/%s: %s", state_dir, JOURNAL_LOCK, strerror(-rc));
+		seal_errf(err, errlen, "%s/%s: %s", state_dir, JOURNAL_LOCK, strerror(-rc));
 		goto err_close_dir;
 	}
 	if (flock(j->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		journal_errf(err, errlen,
+		seal_errf(err, errlen,
 			     "state directory %s is in use by another process (%s/%s is locked); give each instance its own state_dir",
 			     state_dir, state_dir, JOURNAL_LOCK);
 		goto err_close_lock;
 	}
 	rc = journal_load(j);
 	if (rc < 0) {
-		journal_errf(err, errlen, "%s: cannot read the seal journal: %s", j->path,
+		seal_errf(err, errlen, "%s: cannot read the seal journal: %s", j->path,
 			     strerror(-rc));
 		goto err_close_lock;
 	}
@@ -429,61 +391,14 @@ int journal_remove(struct journal *j, uint64_t dev, uint64_t ino)
 	return journal_write(j);
 }
 
-/* 1 lifted, 0 nothing to do (record done with), <0 lift failed (keep it). */
-static int journal_lift_one(const struct journal_entry *e)
-{
-	struct stat st;
-	int fd, flags, rc = 0;
-
-	fd = open(e->path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		LOG_WARN("seal journal: %s (dev %llx ino %llu): %s; nothing to lift", e->path,
-			 (unsigned long long)e->dev, (unsigned long long)e->ino, strerror(errno));
-		return 0;
-	}
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		LOG_ERR("seal journal: fstat(%s): %s", e->path, strerror(-rc));
-		goto out_close;
-	}
-	if ((uint64_t)st.st_dev != e->dev || (uint64_t)st.st_ino != e->ino) {
-		LOG_WARN("seal journal: %s is no longer dev %llx ino %llu (now %llx/%llu); left alone",
-			 e->path, (unsigned long long)e->dev, (unsigned long long)e->ino,
-			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
-		goto out_close;
-	}
-	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0) {
-		rc = -errno;
-		LOG_ERR("seal journal: FS_IOC_GETFLAGS(%s): %s", e->path, strerror(-rc));
-		goto out_close;
-	}
-	if (!(flags & FS_IMMUTABLE_FL)) {
-		LOG_NOTICE("seal journal: %s is not immutable (crash before the flag was set, or lifted by hand)",
-			   e->path);
-		goto out_close;
-	}
-	flags &= ~FS_IMMUTABLE_FL;
-	if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0) {
-		rc = -errno;
-		LOG_ERR("seal journal: cannot lift the immutable flag of %s: %s%s", e->path,
-			strerror(-rc), rc == -EPERM ? " (CAP_LINUX_IMMUTABLE needed)" : "");
-		goto out_close;
-	}
-	LOG_NOTICE("seal journal: lifted the stale seal's immutable flag of %s (dev %llx ino %llu)",
-		   e->path, (unsigned long long)e->dev, (unsigned long long)e->ino);
-	rc = 1;
-out_close:
-	close(fd);
-	return rc;
-}
-
-int journal_replay(struct journal *j)
+int journal_replay(struct journal *j, journal_replay_fn fn, void *arg)
 {
 	size_t before = j->n, i = 0;
 	int lifted = 0;
 
 	while (i < j->n) {
-		int rc = journal_lift_one(&j->ents[i]);
+		const struct journal_entry *e = &j->ents[i];
+		int rc = fn(e->dev, e->ino, e->path, arg);
 
 		if (rc < 0) {
 			i++; /* kept for the next run */
