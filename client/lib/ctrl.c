@@ -17,6 +17,8 @@
 #include "log.h"
 #include "sealmr-internal.h"
 
+#define CTRL_SPIN_MS 20
+
 static char *ctrl_recv_slot(struct sealmr_conn *c, unsigned idx)
 {
 	return c->ctrl_buf + (size_t)idx * PROTO_MSG_MAX;
@@ -266,7 +268,11 @@ static int ctrl_wait_reply(struct sealmr_conn *c, const char *what, const struct
 			conn_drive(c, CONN_EV_FAILED, -ETIMEDOUT, why);
 			return conn_err(c, -ETIMEDOUT, "%s at %s: %s", what, c->where, why);
 		}
-		rc = conn_progress(c, left);
+		/* A busy-polling caller spins for its reply too, for a while:
+		 * long enough for any request, short enough that a link gone
+		 * down is still seen by the sleeping wait's port check. */
+		rc = conn_progress(c, c->opts.busy_poll && util_elapsed_ms(t0) < CTRL_SPIN_MS ? 0
+											   : left);
 		if (rc < 0)
 			return rc;
 	}
