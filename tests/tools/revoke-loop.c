@@ -32,6 +32,7 @@
  * those that failed or returned wrong bytes.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +215,9 @@ struct race {
 	unsigned n;
 	unsigned a_busy, b_busy; /* reads in flight */
 	unsigned cb_before;      /* A's callbacks before this round */
+	pthread_t admin;         /* sends the revoke of revoke_id */
+	uint64_t revoke_id;
+	int revoke_rc;
 	bool a_gone;             /* a read on A was refused or failed */
 	unsigned a_remote, a_local;
 };
@@ -258,6 +262,14 @@ static void race_done(struct race *r, const struct sealmr_completion *cpl)
 		race_post(r, false, slot);
 }
 
+static void *race_admin(void *arg)
+{
+	struct race *r = arg;
+
+	r->revoke_rc = loop_revoke(r->l, r->revoke_id);
+	return NULL;
+}
+
 static int race_round(struct race *r)
 {
 	struct loop *l = r->l;
@@ -278,8 +290,14 @@ static int race_round(struct race *r)
 	for (unsigned i = 0; i < 2 * RACE_DEPTH && !rc; i++)
 		rc = race_post(r, i < RACE_DEPTH, i);
 	sealmr_grant_get_info(l->race_a, &info);
-	if (!rc)
-		rc = loop_revoke(l, info.id);
+	/* The administrator revokes from another thread, while this one
+	 * keeps A's reads in flight: the deregistration meets them. */
+	r->revoke_id = info.id;
+	if (!rc && pthread_create(&r->admin, NULL, race_admin, r)) {
+		fprintf(stderr, "revoke-loop: pthread_create failed\n");
+		r->revoke_id = 0;
+		rc = -EAGAIN;
+	}
 	/* Until A's callback ran and everything in flight came back. */
 	while (!rc && (r->a_busy || r->b_busy || l->a_callbacks == r->cb_before)) {
 		int n = sealmr_wait(r->c, cpl, 2 * RACE_DEPTH, 100);
@@ -298,6 +316,12 @@ static int race_round(struct race *r)
 				r->a_busy, r->b_busy);
 			rc = -ETIMEDOUT;
 		}
+	}
+	if (r->revoke_id) {
+		pthread_join(r->admin, NULL);
+		if (!rc)
+			rc = r->revoke_rc;
+		r->revoke_id = 0;
 	}
 	sealmr_close(&l->race_a);
 	return rc;
