@@ -2,10 +2,10 @@
 lib_LTLIBRARIES += client/libsealmr.la
 client_libsealmr_la_SOURCES = client/lib/sealmr-internal.h \
 	client/lib/errmsg.c \
-	client/lib/conn.c \
+	client/lib/sess.c \
 	client/lib/dqp.c \
 	client/lib/wr.c \
-	client/lib/event.c \
+	client/lib/sess-event.c \
 	client/lib/ctrl.c \
 	client/lib/grant.c \
 	client/lib/xfer.c \
@@ -13,7 +13,8 @@ client_libsealmr_la_SOURCES = client/lib/sealmr-internal.h \
 	client/lib/atomic.c \
 	client/lib/buf.c
 client_libsealmr_la_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS) $(RDMACM_CFLAGS)
-# 0:1:0: protocol version 2 behind the same interfaces (libtool: revision+1).
+# 1:0:1: sealmr_conn_opts grew qps and sealmr_batch came (interfaces added:
+# current+1, age+1); sealmr_connect@SEALMR_0.1 keeps the old struct working.
 client_libsealmr_la_LDFLAGS = $(AM_LDFLAGS) -version-info 1:0:1 -no-undefined \
 	-Wl,--version-script=$(top_srcdir)/client/libsealmr.map
 client_libsealmr_la_LIBADD = proto/libproto.la common/libcommon.la \

@@ -30,12 +30,12 @@ static int atomic_prepare(struct sealmr_grant *g, uint64_t off, const char *what
 	if (rc)
 		return rc;
 	if ((g->g.addr + off) % 8)
-		return conn_err(c, -EINVAL, "%s at offset %llu of grant %llu: not 8-byte aligned",
+		return sess_err(c, -EINVAL, "%s at offset %llu of grant %llu: not 8-byte aligned",
 				what, (unsigned long long)off, (unsigned long long)g->g.grant_id);
-	while ((c->atomic_busy || c->nwr_free == 0) && c->state == CONN_ESTABLISHED)
-		conn_progress(c, ATOMIC_WAIT_MS);
-	if (c->state != CONN_ESTABLISHED)
-		return conn_not_connected(c);
+	while ((c->atomic_busy || c->nwr_free == 0) && c->state == SESS_ESTABLISHED)
+		sess_progress(c, ATOMIC_WAIT_MS);
+	if (c->state != SESS_ESTABLISHED)
+		return sess_not_connected(c);
 	return 0;
 }
 
@@ -55,7 +55,7 @@ static int atomic_run(struct sealmr_grant *g, uint64_t off, enum wr_op op, uint6
 	if (rc)
 		goto out;
 	if (op == WR_ATOMIC_WRITE && c->atomic_write_why[0]) {
-		rc = conn_err(c, -EOPNOTSUPP, "atomic write: %s", c->atomic_write_why);
+		rc = sess_err(c, -EOPNOTSUPP, "atomic write: %s", c->atomic_write_why);
 		goto out;
 	}
 	w = wr_get(c);
@@ -77,16 +77,16 @@ static int atomic_run(struct sealmr_grant *g, uint64_t off, enum wr_op op, uint6
 		goto out;
 	}
 	while (c->atomic_busy)
-		conn_progress(c, ATOMIC_WAIT_MS);
+		sess_progress(c, ATOMIC_WAIT_MS);
 	rc = c->atomic_status;
 	if (rc == -ENOTCONN)
-		rc = conn_not_connected(c);
+		rc = sess_not_connected(c);
 	if (rc == -EACCES)
 		rc = grant_why_refused(g, rc);
 	if (rc == 0 && old)
 		memcpy(old, c->ctrl_buf + CTRL_ATOMIC_OFF, sizeof(*old));
 out:
-	conn_run_revoke_cbs(c);
+	sess_run_revoke_cbs(c);
 	return rc;
 }
 

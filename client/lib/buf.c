@@ -17,18 +17,18 @@ int sealmr_buf_reg(struct sealmr_conn *c, void *addr, size_t len, struct sealmr_
 	struct sealmr_buf *b;
 
 	if (!addr || len == 0)
-		return conn_err(c, -EINVAL, "buffer registration: no memory given");
+		return sess_err(c, -EINVAL, "buffer registration: no memory given");
 	if (!c->pd)
-		return conn_not_connected(c);
+		return sess_not_connected(c);
 	b = calloc(1, sizeof(*b));
 	if (!b)
-		return conn_err(c, -ENOMEM, "buffer registration: out of memory");
+		return sess_err(c, -ENOMEM, "buffer registration: out of memory");
 	b->mr = ibv_reg_mr(c->pd, addr, len, IBV_ACCESS_LOCAL_WRITE);
 	if (!b->mr) {
 		int rc = -errno;
 
 		free(b);
-		return conn_err(c, rc, "ibv_reg_mr(addr=%p, len=%zu): %s%s", addr, len,
+		return sess_err(c, rc, "ibv_reg_mr(addr=%p, len=%zu): %s%s", addr, len,
 				strerror(-rc),
 				rc == -ENOMEM || rc == -EPERM
 					? " (pinned memory is limited by RLIMIT_MEMLOCK: ulimit -l)" : "");

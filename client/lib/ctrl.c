@@ -2,7 +2,7 @@
 /*
  * ctrl: the control messages. Requests go out as SENDs from a few send
  * slots, bounded by the daemon's credits; replies and revokes come back
- * into CONN_RECVS receive slots, each reposted as soon as its message is
+ * into SESS_RECVS receive slots, each reposted as soon as its message is
  * decoded. One request is waited for at a time (the connection is used by
  * one thread); a reply nobody waits for any more is dropped.
  */
@@ -33,7 +33,7 @@ int ctrl_setup(struct sealmr_conn *c)
 {
 	c->ctrl_buf = aligned_alloc(4096, CTRL_BUF_SIZE + 4096 - CTRL_BUF_SIZE % 4096);
 	if (!c->ctrl_buf)
-		return conn_err(c, -ENOMEM, "out of memory for the control buffers");
+		return sess_err(c, -ENOMEM, "out of memory for the control buffers");
 	memset(c->ctrl_buf, 0, CTRL_BUF_SIZE);
 	c->ctrl_mr = ibv_reg_mr(c->pd, c->ctrl_buf, CTRL_BUF_SIZE, IBV_ACCESS_LOCAL_WRITE);
 	if (!c->ctrl_mr) {
@@ -41,7 +41,7 @@ int ctrl_setup(struct sealmr_conn *c)
 
 		free(c->ctrl_buf);
 		c->ctrl_buf = NULL;
-		return conn_err(c, rc, "ibv_reg_mr(control buffers, len=%zu): %s%s", CTRL_BUF_SIZE,
+		return sess_err(c, rc, "ibv_reg_mr(control buffers, len=%zu): %s%s", CTRL_BUF_SIZE,
 				strerror(-rc),
 				rc == -ENOMEM || rc == -EPERM ? " (RLIMIT_MEMLOCK too low? ulimit -l)" : "");
 	}
@@ -62,8 +62,8 @@ void ctrl_teardown(struct sealmr_conn *c)
 void ctrl_reset(struct sealmr_conn *c)
 {
 	c->nsend_free = 0;
-	for (unsigned i = 0; i < CONN_CTRL_SENDS; i++)
-		c->send_free[c->nsend_free++] = CONN_CTRL_SENDS - 1 - i;
+	for (unsigned i = 0; i < SESS_CTRL_SENDS; i++)
+		c->send_free[c->nsend_free++] = SESS_CTRL_SENDS - 1 - i;
 	c->ctrl_inflight = 0;
 	if (c->wait_req_id && !c->wait_done) {
 		c->wait_done = true;
@@ -91,12 +91,12 @@ static int ctrl_post_recv(struct sealmr_conn *c, unsigned slot)
 
 int ctrl_post_recvs(struct sealmr_conn *c)
 {
-	for (unsigned i = 0; i < CONN_RECVS; i++) {
+	for (unsigned i = 0; i < SESS_RECVS; i++) {
 		int rc = ctrl_post_recv(c, i);
 
 		if (rc)
-			return conn_err(c, rc, "ibv_post_recv (control slot %u of %u): %s", i,
-					CONN_RECVS, strerror(-rc));
+			return sess_err(c, rc, "ibv_post_recv (control slot %u of %u): %s", i,
+					SESS_RECVS, strerror(-rc));
 	}
 	return 0;
 }
@@ -141,21 +141,21 @@ static void ctrl_on_recv(struct sealmr_conn *c, const struct ibv_wc *wc)
 
 			snprintf(why, sizeof(why), "receiving a control message failed: %s",
 				 ibv_wc_status_str(wc->status));
-			conn_drive(c, CONN_EV_FAILED, -EIO, why);
+			sess_drive(c, SESS_EV_FAILED, -EIO, why);
 		}
 		return;
 	}
 	memset(&m.hdr, 0, sizeof(m.hdr));
 	rc = proto_decode(ctrl_recv_slot(c, slot), wc->byte_len, &m);
 	/* The slot is free again once decoded: repost it at once. */
-	if (c->state == CONN_ESTABLISHED) {
+	if (c->state == SESS_ESTABLISHED) {
 		int prc = ctrl_post_recv(c, slot);
 
 		if (prc) {
 			char why[128];
 
 			snprintf(why, sizeof(why), "ibv_post_recv: %s", strerror(-prc));
-			conn_drive(c, CONN_EV_FAILED, prc, why);
+			sess_drive(c, SESS_EV_FAILED, prc, why);
 		}
 	}
 	if (rc) {
@@ -187,7 +187,7 @@ void ctrl_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc)
 
 		snprintf(why, sizeof(why), "sending a request failed: %s",
 			 ibv_wc_status_str(wc->status));
-		conn_drive(c, CONN_EV_FAILED, -EIO, why);
+		sess_drive(c, SESS_EV_FAILED, -EIO, why);
 	}
 }
 
@@ -208,15 +208,15 @@ static int ctrl_send(struct sealmr_conn *c, struct proto_msg *req, const char *w
 	int rc;
 
 	/* A send slot, one of the daemon's credits, a send-queue entry. */
-	while (c->nsend_free == 0 || c->ctrl_inflight >= c->credits || c->sq_used >= CONN_CTRL_SQ) {
+	while (c->nsend_free == 0 || c->ctrl_inflight >= c->credits || c->sq_used >= SESS_CTRL_SQ) {
 		int left = ctrl_left_ms(c, t0);
 
-		if (c->state != CONN_ESTABLISHED)
-			return conn_not_connected(c);
+		if (c->state != SESS_ESTABLISHED)
+			return sess_not_connected(c);
 		if (left == 0)
-			return conn_err(c, -ETIMEDOUT, "%s at %s: no free request credit within %d ms",
+			return sess_err(c, -ETIMEDOUT, "%s at %s: no free request credit within %d ms",
 					what, c->where, c->opts.timeout_ms);
-		rc = conn_progress(c, left);
+		rc = sess_progress(c, left);
 		if (rc < 0)
 			return rc;
 	}
@@ -227,7 +227,7 @@ static int ctrl_send(struct sealmr_conn *c, struct proto_msg *req, const char *w
 	len = proto_encode(req, ctrl_send_slot(c, slot), PROTO_MSG_MAX);
 	if (len < 0) {
 		c->send_free[c->nsend_free++] = slot;
-		return conn_err(c, (int)len, "%s: cannot encode the request: %s", what,
+		return sess_err(c, (int)len, "%s: cannot encode the request: %s", what,
 				strerror((int)-len));
 	}
 	sge.addr = (uintptr_t)ctrl_send_slot(c, slot);
@@ -241,7 +241,7 @@ static int ctrl_send(struct sealmr_conn *c, struct proto_msg *req, const char *w
 	rc = ibv_post_send(c->qp, &wr, &bad);
 	if (rc) {
 		c->send_free[c->nsend_free++] = slot;
-		return conn_err(c, -rc, "%s at %s: ibv_post_send(%s, %zd bytes): %s", what, c->where,
+		return sess_err(c, -rc, "%s at %s: ibv_post_send(%s, %zd bytes): %s", what, c->where,
 				proto_type_name(req->hdr.type), len, strerror(rc));
 	}
 	c->sq_used++;
@@ -256,8 +256,8 @@ static int ctrl_wait_reply(struct sealmr_conn *c, const char *what, const struct
 	while (!c->wait_done) {
 		int left = ctrl_left_ms(c, t0), rc;
 
-		if (c->state != CONN_ESTABLISHED)
-			return conn_err(c, -ENOTCONN, "%s at %s: no reply: %s", what, c->where,
+		if (c->state != SESS_ESTABLISHED)
+			return sess_err(c, -ENOTCONN, "%s at %s: no reply: %s", what, c->where,
 					c->broken_why);
 		if (left == 0) {
 			char why[128];
@@ -265,19 +265,19 @@ static int ctrl_wait_reply(struct sealmr_conn *c, const char *what, const struct
 			/* A daemon that does not answer is as good as gone. */
 			snprintf(why, sizeof(why), "no reply from sealmrd within %d ms",
 				 c->opts.timeout_ms);
-			conn_drive(c, CONN_EV_FAILED, -ETIMEDOUT, why);
-			return conn_err(c, -ETIMEDOUT, "%s at %s: %s", what, c->where, why);
+			sess_drive(c, SESS_EV_FAILED, -ETIMEDOUT, why);
+			return sess_err(c, -ETIMEDOUT, "%s at %s: %s", what, c->where, why);
 		}
 		/* A busy-polling caller spins for its reply too, for a while:
 		 * long enough for any request, short enough that a link gone
 		 * down is still seen by the sleeping wait's port check. */
-		rc = conn_progress(c, c->opts.busy_poll && util_elapsed_ms(t0) < CTRL_SPIN_MS ? 0
+		rc = sess_progress(c, c->opts.busy_poll && util_elapsed_ms(t0) < CTRL_SPIN_MS ? 0
 											   : left);
 		if (rc < 0)
 			return rc;
 	}
 	if (c->wait_err)
-		return conn_err(c, c->wait_err == -ENOTCONN ? -ENOTCONN : -EPROTO,
+		return sess_err(c, c->wait_err == -ENOTCONN ? -ENOTCONN : -EPROTO,
 				"%s at %s: malformed reply (%s)", what, c->where,
 				strerror(-c->wait_err));
 	return 0;
@@ -287,7 +287,7 @@ int ctrl_call(struct sealmr_conn *c, struct proto_msg *req, uint16_t want,
 	      struct proto_msg *reply, const char *what)
 {
 	struct timespec t0;
-	int rc = conn_ensure(c);
+	int rc = sess_ensure(c);
 
 	if (rc)
 		return rc;
@@ -309,11 +309,11 @@ int ctrl_call(struct sealmr_conn *c, struct proto_msg *req, uint16_t want,
 		int err = reply->u.error.err > 0 ? reply->u.error.err : EIO;
 
 		log_escape(reply->u.error.text, sizeof(reply->u.error.text), text, sizeof(text));
-		return conn_err(c, -err, "%s at %s: %s", what, c->where,
+		return sess_err(c, -err, "%s at %s: %s", what, c->where,
 				text[0] ? text : strerror(err));
 	}
 	if (reply->hdr.type != want)
-		return conn_err(c, -EPROTO, "%s at %s: the daemon answered %s instead of %s", what,
+		return sess_err(c, -EPROTO, "%s at %s: the daemon answered %s instead of %s", what,
 				c->where, proto_type_name(reply->hdr.type), proto_type_name(want));
 	return 0;
 }
@@ -336,7 +336,7 @@ int sealmr_list(struct sealmr_conn *c, struct sealmr_export_info **out, size_t *
 	int rc = 0;
 
 	if (!req)
-		return conn_err(c, -ENOMEM, "list: out of memory");
+		return sess_err(c, -ENOMEM, "list: out of memory");
 	do {
 		struct sealmr_export_info *more;
 
@@ -350,7 +350,7 @@ int sealmr_list(struct sealmr_conn *c, struct sealmr_export_info **out, size_t *
 			break;
 		more = realloc(all, (n + got) * sizeof(*all));
 		if (!more) {
-			rc = conn_err(c, -ENOMEM, "list: out of memory");
+			rc = sess_err(c, -ENOMEM, "list: out of memory");
 			goto err_free;
 		}
 		all = more;
@@ -359,7 +359,7 @@ int sealmr_list(struct sealmr_conn *c, struct sealmr_export_info **out, size_t *
 		n += got;
 	} while (n < rep->u.list_resp.total);
 	free(req);
-	conn_run_revoke_cbs(c);
+	sess_run_revoke_cbs(c);
 	*out = all;
 	*count = n;
 	return 0;
@@ -367,7 +367,7 @@ int sealmr_list(struct sealmr_conn *c, struct sealmr_export_info **out, size_t *
 err_free:
 	free(all);
 	free(req);
-	conn_run_revoke_cbs(c);
+	sess_run_revoke_cbs(c);
 	return rc;
 }
 
@@ -379,10 +379,10 @@ int sealmr_stat(struct sealmr_conn *c, const char *name, struct sealmr_stat *out
 	int rc;
 
 	if (!req)
-		return conn_err(c, -ENOMEM, "stat: out of memory");
+		return sess_err(c, -ENOMEM, "stat: out of memory");
 	if (strlen(name) >= PROTO_NAME_MAX) {
 		free(req);
-		return conn_err(c, -ENAMETOOLONG, "stat: export name '%.20s...' is longer than %d bytes",
+		return sess_err(c, -ENAMETOOLONG, "stat: export name '%.20s...' is longer than %d bytes",
 				name, PROTO_NAME_MAX - 1);
 	}
 	snprintf(what, sizeof(what), "stat '%s'", name);
@@ -403,6 +403,6 @@ int sealmr_stat(struct sealmr_conn *c, const char *name, struct sealmr_stat *out
 		out->commits = s->commits;
 	}
 	free(req);
-	conn_run_revoke_cbs(c);
+	sess_run_revoke_cbs(c);
 	return rc;
 }

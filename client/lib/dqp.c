@@ -87,7 +87,7 @@ static int dqp_join(struct sealmr_conn *c, struct dqp *q)
 
 	proto_conn_priv_encode(&priv, pd);
 	proto_session_priv_encode(&sp, pd);
-	conn_param_fill(c, &param, pd, sizeof(pd));
+	sess_param_fill(c, &param, pd, sizeof(pd));
 	return rdma_connect(q->id, &param) ? -errno : 0;
 }
 
@@ -209,12 +209,12 @@ static void dqp_fail(struct sealmr_conn *c, struct dqp *q, int err, const char *
 /* After the drain: rebuilt while the session lives, unless it keeps failing. */
 static void dqp_after_drain(struct sealmr_conn *c, struct dqp *q)
 {
-	char why[CONN_ERRMSG_MAX];
+	char why[SESS_ERRMSG_MAX];
 	int rc;
 
 	dqp_destroy(q);
 	q->state = DQP_IDLE;
-	if (q->stopping || c->state != CONN_ESTABLISHED)
+	if (q->stopping || c->state != SESS_ESTABLISHED)
 		return;
 	if (++q->fails >= DQP_MAX_FAILS) {
 		q->state = DQP_DEAD;
@@ -236,7 +236,7 @@ static void dqp_after_drain(struct sealmr_conn *c, struct dqp *q)
 void dqp_drive(struct sealmr_conn *c, struct dqp *q, enum dqp_event ev, int err, const char *why)
 {
 	enum dqp_state old = q->state;
-	char msg[CONN_ERRMSG_MAX];
+	char msg[SESS_ERRMSG_MAX];
 	int rc = 0;
 
 	msg[0] = '\0';
@@ -307,7 +307,7 @@ bool dqp_on_cm(struct sealmr_conn *c, struct rdma_cm_id *id, enum rdma_cm_event_
 	       int status, const void *priv, uint8_t priv_len)
 {
 	struct dqp *q = NULL;
-	char why[CONN_ERRMSG_MAX];
+	char why[SESS_ERRMSG_MAX];
 	int err;
 
 	for (unsigned i = 0; i < c->nqps && !q; i++)
@@ -381,15 +381,19 @@ bool dqp_any_alive(const struct sealmr_conn *c)
 	return false;
 }
 
+/* The first data QP's reason for being down: what the user gets told. */
+static const char *dqp_first_why(const struct sealmr_conn *c, const char *none)
+{
+	for (unsigned i = 0; i < c->nqps; i++)
+		if (c->dq[i].why[0])
+			return c->dq[i].why;
+	return none;
+}
+
 int dqp_none_err(struct sealmr_conn *c)
 {
-	const char *why = NULL;
-
-	for (unsigned i = 0; i < c->nqps && !why; i++)
-		if (c->dq[i].why[0])
-			why = c->dq[i].why;
-	return conn_err(c, -ENOTCONN, "no data queue pair to sealmrd at %s is up: %s", c->where,
-			why ? why : "none came up");
+	return sess_err(c, -ENOTCONN, "no data queue pair to sealmrd at %s is up: %s", c->where,
+			dqp_first_why(c, "none came up"));
 }
 
 int dqp_connect_all(struct sealmr_conn *c, const struct timespec *t0)
@@ -407,19 +411,13 @@ int dqp_connect_all(struct sealmr_conn *c, const struct timespec *t0)
 				   c->dq[i].state != DQP_IDLE;
 		if (!waiting)
 			break;
-		if (left <= 0 || c->state != CONN_ESTABLISHED)
+		if (left <= 0 || c->state != SESS_ESTABLISHED)
 			break;
-		conn_progress(c, left);
+		sess_progress(c, left);
 	}
-	if (dqp_count_up(c) == 0) {
-		const char *why = NULL;
-
-		for (unsigned i = 0; i < c->nqps && !why; i++)
-			if (c->dq[i].why[0])
-				why = c->dq[i].why;
-		return conn_err(c, -ENOTCONN, "cannot connect to sealmrd at %s: %s", c->where,
-				why ? why : "no data queue pair came up in time");
-	}
+	if (dqp_count_up(c) == 0)
+		return sess_err(c, -ENOTCONN, "cannot connect to sealmrd at %s: %s", c->where,
+				dqp_first_why(c, "no data queue pair came up in time"));
 	return 0;
 }
 

@@ -12,20 +12,20 @@
 
 #include "sealmr-internal.h"
 
-static __thread char connect_errmsg[CONN_ERRMSG_MAX];
+static __thread char connect_errmsg[SESS_ERRMSG_MAX];
 
-int conn_verr(struct sealmr_conn *c, int err, const char *fmt, va_list ap)
+int sess_verr(struct sealmr_conn *c, int err, const char *fmt, va_list ap)
 {
 	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
 	return err;
 }
 
-int conn_err(struct sealmr_conn *c, int err, const char *fmt, ...)
+int sess_err(struct sealmr_conn *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	conn_verr(c, err, fmt, ap);
+	sess_verr(c, err, fmt, ap);
 	va_end(ap);
 	return err;
 }

@@ -80,7 +80,7 @@ static int grant_request(struct sealmr_conn *c, struct sealmr_grant *g, const ch
 	int rc;
 
 	if (!req)
-		return conn_err(c, -ENOMEM, "%s: out of memory", what);
+		return sess_err(c, -ENOMEM, "%s: out of memory", what);
 	req->hdr.type = PROTO_OPEN_REQ;
 	snprintf(req->u.open_req.export, sizeof(req->u.open_req.export), "%s", g->export);
 	req->u.open_req.offset = g->g.offset;
@@ -89,7 +89,7 @@ static int grant_request(struct sealmr_conn *c, struct sealmr_grant *g, const ch
 	rc = ctrl_call(c, req, PROTO_GRANT, rep, what);
 	if (rc == 0 && (pg->offset != g->g.offset || pg->length != g->g.length ||
 			((g->req_access & SEALMR_WRITE) && !(pg->access & PROTO_ACCESS_WRITE))))
-		rc = conn_err(c, -EPROTO, "%s at %s: the daemon granted [%llu, +%llu) %s, not the "
+		rc = sess_err(c, -EPROTO, "%s at %s: the daemon granted [%llu, +%llu) %s, not the "
 			      "range asked for", what, c->where, (unsigned long long)pg->offset,
 			      (unsigned long long)pg->length,
 			      pg->access & PROTO_ACCESS_WRITE ? "rw" : "ro");
@@ -109,14 +109,14 @@ int sealmr_open(struct sealmr_conn *c, const char *name, uint64_t offset, uint64
 	int rc;
 
 	if (!name || strlen(name) >= PROTO_NAME_MAX)
-		return conn_err(c, -ENAMETOOLONG, "open: the export name is missing or longer than "
+		return sess_err(c, -ENAMETOOLONG, "open: the export name is missing or longer than "
 				"%d bytes", PROTO_NAME_MAX - 1);
 	if (access & ~(unsigned)(SEALMR_READ | SEALMR_WRITE))
-		return conn_err(c, -EINVAL, "open '%s': unknown access bits 0x%x", name, access);
+		return sess_err(c, -EINVAL, "open '%s': unknown access bits 0x%x", name, access);
 	snprintf(what, sizeof(what), "open '%s'", name);
 	g = calloc(1, sizeof(*g));
 	if (!g)
-		return conn_err(c, -ENOMEM, "%s: out of memory", what);
+		return sess_err(c, -ENOMEM, "%s: out of memory", what);
 	g->conn = c;
 	snprintf(g->export, sizeof(g->export), "%s", name);
 	g->req_access = access | SEALMR_READ;
@@ -125,14 +125,14 @@ int sealmr_open(struct sealmr_conn *c, const char *name, uint64_t offset, uint64
 	rc = grant_request(c, g, what);
 	if (rc) {
 		free(g);
-		conn_run_revoke_cbs(c);
+		sess_run_revoke_cbs(c);
 		return rc;
 	}
 	TAILQ_INSERT_TAIL(&c->grants, g, entry);
 	LOG_DEBUG("sealmr %s: grant %llu on '%s' [%llu, +%llu) rkey 0x%x", c->where,
 		  (unsigned long long)g->g.grant_id, name, (unsigned long long)offset,
 		  (unsigned long long)length, g->g.rkey);
-	conn_run_revoke_cbs(c);
+	sess_run_revoke_cbs(c);
 	*out = g;
 	return 0;
 }
@@ -158,13 +158,13 @@ int sealmr_close(struct sealmr_grant **pg)
 	c = g->conn;
 	/* A revoked grant is already gone on the daemon, and so is every
 	 * grant of a broken connection. */
-	if (!g->revoked && c->state == CONN_ESTABLISHED) {
+	if (!g->revoked && c->state == SESS_ESTABLISHED) {
 		struct proto_msg *req = calloc(2, sizeof(*req));
 		char what[64];
 
 		snprintf(what, sizeof(what), "close grant %llu", (unsigned long long)g->g.grant_id);
 		if (!req) {
-			rc = conn_err(c, -ENOMEM, "%s: out of memory", what);
+			rc = sess_err(c, -ENOMEM, "%s: out of memory", what);
 		} else {
 			req->hdr.type = PROTO_CLOSE_REQ;
 			req->u.close_req.grant_id = g->g.grant_id;
@@ -174,7 +174,7 @@ int sealmr_close(struct sealmr_grant **pg)
 	}
 	grant_unlink_free(g);
 	*pg = NULL;
-	conn_run_revoke_cbs(c);
+	sess_run_revoke_cbs(c);
 	return rc;
 }
 
@@ -232,7 +232,7 @@ void grant_free_all(struct sealmr_conn *c)
 
 int grant_revoked_err(struct sealmr_grant *g)
 {
-	return conn_err(g->conn, -EACCES, "grant %llu revoked by the server: %s",
+	return sess_err(g->conn, -EACCES, "grant %llu revoked by the server: %s",
 			(unsigned long long)g->g.grant_id, g->revoke_text);
 }
 
@@ -240,11 +240,11 @@ int grant_why_refused(struct sealmr_grant *g, int rc)
 {
 	struct sealmr_conn *c = g->conn;
 	struct proto_msg *req;
-	char msg[CONN_ERRMSG_MAX];
+	char msg[SESS_ERRMSG_MAX];
 
 	if (g->revoked)
 		return grant_revoked_err(g);
-	if (c->state != CONN_ESTABLISHED)
+	if (c->state != SESS_ESTABLISHED)
 		return rc;
 	/* The daemon kills the rkey before it sends REVOKE, and answers this
 	 * after: on the one control QP, the REVOKE arrives first. */
@@ -270,20 +270,20 @@ int grant_check(struct sealmr_grant *g, uint64_t off, uint64_t len, bool write)
 
 	if (g->revoked && !back_later)
 		goto err_revoked;
-	rc = conn_ensure(c);
+	rc = sess_ensure(c);
 	if (rc)
 		return rc;
 	if (g->revoked)
 		goto err_revoked;
 	if (g->dead)
-		return conn_err(c, -EACCES, "grant %llu on '%s': the daemon's device refused access "
+		return sess_err(c, -EACCES, "grant %llu on '%s': the daemon's device refused access "
 				"to it (its rkey is dead: revoked or closed by sealmrd)",
 				(unsigned long long)g->g.grant_id, g->export);
 	if (write && !(g->g.access & PROTO_ACCESS_WRITE))
-		return conn_err(c, -EACCES, "grant %llu on '%s' is read-only",
+		return sess_err(c, -EACCES, "grant %llu on '%s' is read-only",
 				(unsigned long long)g->g.grant_id, g->export);
 	if (off > g->g.length || len > g->g.length - off)
-		return conn_err(c, -ERANGE, "grant %llu on '%s': [%llu, +%llu) is beyond its %llu bytes",
+		return sess_err(c, -ERANGE, "grant %llu on '%s': [%llu, +%llu) is beyond its %llu bytes",
 				(unsigned long long)g->g.grant_id, g->export,
 				(unsigned long long)off, (unsigned long long)len,
 				(unsigned long long)g->g.length);

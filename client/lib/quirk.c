@@ -22,7 +22,7 @@
 
 #define QUIRK_PAGE 4096u
 
-void xfer_quirk_setup(struct sealmr_conn *c)
+void quirk_setup(struct sealmr_conn *c)
 {
 	struct ibv_qp_attr qa;
 	struct ibv_qp_init_attr init;
@@ -41,7 +41,7 @@ void xfer_quirk_setup(struct sealmr_conn *c)
 	LOG_DEBUG("sealmr %s: path MTU %d", c->where, mtu);
 }
 
-unsigned xfer_quirk_align(const struct sealmr_grant *g)
+unsigned quirk_align(const struct sealmr_grant *g)
 {
 	const char *env = getenv("SEALMR_RXE_QUIRK");
 
@@ -52,18 +52,18 @@ unsigned xfer_quirk_align(const struct sealmr_grant *g)
 	return g->g.place == PROTO_PLACE_PAGE ? QUIRK_PAGE : 0;
 }
 
-int xfer_quirk_check(struct sealmr_conn *c, struct sealmr_grant *g, const char *what)
+int quirk_check(struct sealmr_conn *c, struct sealmr_grant *g, const char *what)
 {
-	if (xfer_quirk_align(g) && c->quirk_why[0])
-		return conn_err(c, -EOPNOTSUPP, "%s on grant %llu: %s", what,
+	if (quirk_align(g) && c->quirk_why[0])
+		return sess_err(c, -EOPNOTSUPP, "%s on grant %llu: %s", what,
 				(unsigned long long)g->g.grant_id, c->quirk_why);
 	return 0;
 }
 
-uint64_t xfer_quirk_head(struct sealmr_conn *c, const struct sealmr_grant *g, uint64_t off,
+uint64_t quirk_head(struct sealmr_conn *c, const struct sealmr_grant *g, uint64_t off,
 			 uint64_t len)
 {
-	unsigned align = xfer_quirk_align(g);
+	unsigned align = quirk_align(g);
 	uint64_t mis, head;
 
 	if (!align)

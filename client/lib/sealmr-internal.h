@@ -35,16 +35,16 @@
 #include "proto.h"
 #include "util.h"
 
-#define CONN_RECVS 32          /* RECVs we keep posted: our credits */
-#define CONN_CTRL_SENDS 8      /* control send slots */
-#define CONN_DEFAULT_TIMEOUT_MS 10000
-#define CONN_DEFAULT_DEPTH 64
-#define CONN_MAX_DEPTH 4096
-#define CONN_RD_ATOM_MAX 16
-#define CONN_ACK_BATCH 16
-#define CONN_ERRMSG_MAX 512
-#define CONN_DEFAULT_QPS SEALMR_DEFAULT_QPS
-#define CONN_CTRL_SQ (CONN_CTRL_SENDS + 4) /* the control QP's send queue */
+#define SESS_RECVS 32          /* RECVs we keep posted: our credits */
+#define SESS_CTRL_SENDS 8      /* control send slots */
+#define SESS_DEFAULT_TIMEOUT_MS 10000
+#define SESS_DEFAULT_DEPTH 64
+#define SESS_MAX_DEPTH 4096
+#define SESS_RD_ATOM_MAX 16
+#define SESS_ACK_BATCH 16
+#define SESS_ERRMSG_MAX 512
+#define SESS_DEFAULT_QPS SEALMR_DEFAULT_QPS
+#define SESS_CTRL_SQ (SESS_CTRL_SENDS + 4) /* the control QP's send queue */
 #define DQP_MAX_FAILS 3 /* a data QP that fails to come up this often in a row stays down */
 
 #define XFER_STAGING_SIZE (4u << 20) /* one registration per connection */
@@ -58,8 +58,8 @@
 #define XFER_STRIPE_MIN (2 * XFER_SLICE)
 
 /* The control registration: receive slots, send slots, the atomic result. */
-#define CTRL_SEND_OFF ((size_t)CONN_RECVS * PROTO_MSG_MAX)
-#define CTRL_ATOMIC_OFF ((size_t)(CONN_RECVS + CONN_CTRL_SENDS) * PROTO_MSG_MAX)
+#define CTRL_SEND_OFF ((size_t)SESS_RECVS * PROTO_MSG_MAX)
+#define CTRL_ATOMIC_OFF ((size_t)(SESS_RECVS + SESS_CTRL_SENDS) * PROTO_MSG_MAX)
 #define CTRL_BUF_SIZE (CTRL_ATOMIC_OFF + 64)
 
 #define WRID_KIND_SHIFT 56
@@ -136,25 +136,25 @@ struct dqp {
 	unsigned restarts; /* times it was brought back */
 	bool stopping;     /* STOP seen: no restart after the drain */
 	int err;
-	char why[CONN_ERRMSG_MAX];
+	char why[SESS_ERRMSG_MAX];
 };
 
-enum conn_state {
-	CONN_IDLE,        /* no endpoint yet, or torn down before a reconnect */
-	CONN_CONNECTING,  /* address, route, connect request in progress */
-	CONN_ESTABLISHED, /* usable */
-	CONN_BROKEN,      /* QP in error or peer gone; why is in broken_why */
-	CONN_STATE_MAX
+enum sess_state {
+	SESS_IDLE,        /* no endpoint yet, or torn down before a reconnect */
+	SESS_CONNECTING,  /* address, route, connect request in progress */
+	SESS_ESTABLISHED, /* usable */
+	SESS_BROKEN,      /* QP in error or peer gone; why is in broken_why */
+	SESS_STATE_MAX
 };
 
-/* Something the connection learnt, fed to conn_drive() */
-enum conn_event {
-	CONN_EV_CONNECTING,
-	CONN_EV_ESTABLISHED,
-	CONN_EV_FAILED,       /* a work request or the peer failed: disconnect */
-	CONN_EV_DISCONNECTED, /* the rdma_cm says the peer is gone */
-	CONN_EV_TORN_DOWN,    /* the endpoint was destroyed */
-	CONN_EV_MAX
+/* Something the connection learnt, fed to sess_drive() */
+enum sess_event {
+	SESS_EV_CONNECTING,
+	SESS_EV_ESTABLISHED,
+	SESS_EV_FAILED,       /* a work request or the peer failed: disconnect */
+	SESS_EV_DISCONNECTED, /* the rdma_cm says the peer is gone */
+	SESS_EV_TORN_DOWN,    /* the endpoint was destroyed */
+	SESS_EV_MAX
 };
 
 struct sealmr_grant {
@@ -206,10 +206,10 @@ struct sealmr_conn {
 	uint16_t port;
 	char where[280]; /* "HOST:PORT" for messages */
 	struct sealmr_conn_opts opts;
-	enum conn_state state;
+	enum sess_state state;
 	int broken_err;
-	char broken_why[CONN_ERRMSG_MAX];
-	char errmsg[CONN_ERRMSG_MAX];
+	char broken_why[SESS_ERRMSG_MAX];
+	char errmsg[SESS_ERRMSG_MAX];
 
 	/* Lives as long as the connection. */
 	struct rdma_event_channel *cm_chan;
@@ -250,11 +250,11 @@ struct sealmr_conn {
 	unsigned sq_used; /* the control QP's */
 	unsigned recvs_posted;
 
-	/* Control: CONN_RECVS receive slots, CONN_CTRL_SENDS send slots, then
+	/* Control: SESS_RECVS receive slots, SESS_CTRL_SENDS send slots, then
 	 * 8 bytes for atomic results, all in one registration. */
 	char *ctrl_buf;
 	struct ibv_mr *ctrl_mr;
-	unsigned send_free[CONN_CTRL_SENDS];
+	unsigned send_free[SESS_CTRL_SENDS];
 	unsigned nsend_free;
 	uint16_t credits;      /* the daemon's posted receives */
 	unsigned ctrl_inflight;
@@ -296,33 +296,33 @@ struct sealmr_conn {
 };
 
 /* errmsg.c */
-int conn_err(struct sealmr_conn *c, int err, const char *fmt, ...)
+int sess_err(struct sealmr_conn *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-int conn_verr(struct sealmr_conn *c, int err, const char *fmt, va_list ap)
+int sess_verr(struct sealmr_conn *c, int err, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
 /* The message of the last sealmr_connect that failed in this thread. */
 void connect_err_set(const char *msg);
 
-/* conn.c */
-const char *conn_state_name(enum conn_state state);
-void conn_drive(struct sealmr_conn *c, enum conn_event ev, int err, const char *why);
+/* sess.c */
+const char *sess_state_name(enum sess_state state);
+void sess_drive(struct sealmr_conn *c, enum sess_event ev, int err, const char *why);
 /* 0 when usable; reconnects a broken connection if opts.reconnect. */
-int conn_ensure(struct sealmr_conn *c);
+int sess_ensure(struct sealmr_conn *c);
 /* Fails an operation that found the connection unusable. */
-int conn_not_connected(struct sealmr_conn *c);
+int sess_not_connected(struct sealmr_conn *c);
 /* A connect request's parameters: the device's read depths, RC retries. */
-void conn_param_fill(struct sealmr_conn *c, struct rdma_conn_param *param, const void *pd,
+void sess_param_fill(struct sealmr_conn *c, struct rdma_conn_param *param, const void *pd,
 		     uint8_t len);
 
-/* event.c: waits up to timeout_ms (0: no wait, -1: forever) for anything,
+/* sess-event.c: waits up to timeout_ms (0: no wait, -1: forever) for anything,
  * then handles rdma_cm events and work completions. Returns how many
  * completions were handled or -errno. */
-int conn_progress(struct sealmr_conn *c, int timeout_ms);
+int sess_progress(struct sealmr_conn *c, int timeout_ms);
 /* True if the connection's port is not active; the connection is then
  * broken with -ENETDOWN and a reason naming the port. */
-bool conn_check_port(struct sealmr_conn *c);
+bool sess_check_port(struct sealmr_conn *c);
 /* Runs the revoke callbacks that are due, outside any completion handling. */
-void conn_run_revoke_cbs(struct sealmr_conn *c);
+void sess_run_revoke_cbs(struct sealmr_conn *c);
 int event_setup(struct sealmr_conn *c);
 void event_teardown(struct sealmr_conn *c);
 void event_ring_signal(struct sealmr_conn *c, bool readable);
@@ -407,13 +407,13 @@ void wr_fail_parked(struct sealmr_conn *c, int err);
 int wr_wc_err(struct sealmr_conn *c, const struct ibv_wc *wc, uint64_t grant_id);
 
 /* The path MTU check, once the endpoint is connected. */
-void xfer_quirk_setup(struct sealmr_conn *c);
+void quirk_setup(struct sealmr_conn *c);
 /* The page size one-sided starts on g must keep to, or 0 (exact placement). */
-unsigned xfer_quirk_align(const struct sealmr_grant *g);
+unsigned quirk_align(const struct sealmr_grant *g);
 /* 0, or -EOPNOTSUPP when g's placement needs a path MTU of a page. */
-int xfer_quirk_check(struct sealmr_conn *c, struct sealmr_grant *g, const char *what);
+int quirk_check(struct sealmr_conn *c, struct sealmr_grant *g, const char *what);
 /* How many bytes from off must go by WRITE_SMALL/READ_SMALL (0 if none). */
-uint64_t xfer_quirk_head(struct sealmr_conn *c, const struct sealmr_grant *g, uint64_t off,
+uint64_t quirk_head(struct sealmr_conn *c, const struct sealmr_grant *g, uint64_t off,
 			 uint64_t len);
 /* len bytes at off of g by WRITE_SMALL or READ_SMALL messages (xfer.c). */
 int xfer_small(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off, char *buf,

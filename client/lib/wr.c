@@ -24,7 +24,7 @@ int wr_setup(struct sealmr_conn *c)
 {
 	c->wrs = calloc(c->nwr, sizeof(*c->wrs));
 	if (!c->wrs)
-		return conn_err(c, -ENOMEM, "out of memory for %u work request records", c->nwr);
+		return sess_err(c, -ENOMEM, "out of memory for %u work request records", c->nwr);
 	STAILQ_INIT(&c->wr_free);
 	STAILQ_INIT(&c->wr_parked);
 	for (unsigned i = 0; i < c->nwr; i++)
@@ -154,7 +154,7 @@ static int wr_post_on(struct sealmr_conn *c, struct dqp *q, struct data_wr **ws,
 		rc = -ibv_post_send(q->qp, wr, &bad);
 	}
 	if (rc)
-		return conn_err(c, rc, "ibv_post_send(%s, len=%u, raddr=0x%llx) on data QP %u: %s",
+		return sess_err(c, rc, "ibv_post_send(%s, len=%u, raddr=0x%llx) on data QP %u: %s",
 				wr_op_name(ws[0]->op), ws[0]->len,
 				(unsigned long long)ws[0]->raddr, q->idx, strerror(-rc));
 	for (unsigned i = 0; i < n; i++)
@@ -245,11 +245,11 @@ int wr_wc_err(struct sealmr_conn *c, const struct ibv_wc *wc, uint64_t grant_id)
 			if (g->revoked)
 				return grant_revoked_err(g);
 		}
-		return conn_err(c, -EACCES, "remote access error on grant %llu (revoked or closed "
+		return sess_err(c, -EACCES, "remote access error on grant %llu (revoked or closed "
 				"by sealmrd, out of range, or not writable)",
 				(unsigned long long)grant_id);
 	}
-	return conn_err(c, -EIO, "RDMA operation on grant %llu failed: %s",
+	return sess_err(c, -EIO, "RDMA operation on grant %llu failed: %s",
 			(unsigned long long)grant_id, ibv_wc_status_str(wc->status));
 }
 
@@ -259,13 +259,13 @@ static void wr_requeue(struct sealmr_conn *c, struct data_wr *w)
 {
 	struct sealmr_grant *g = grant_find(c, w->grant_id);
 
-	if (c->state != CONN_ESTABLISHED) {
+	if (c->state != SESS_ESTABLISHED) {
 		wr_finish(c, w, -ENOTCONN);
 		return;
 	}
 	if (!g || g->revoked || g->dead) {
 		wr_finish(c, w, g && g->revoked ? grant_revoked_err(g)
-					      : conn_err(c, -EACCES, "grant %llu: the daemon's "
+					      : sess_err(c, -EACCES, "grant %llu: the daemon's "
 							 "device refused access to it",
 							 (unsigned long long)w->grant_id));
 		return;
@@ -279,7 +279,7 @@ void wr_on_wc(struct sealmr_conn *c, const struct ibv_wc *wc)
 	unsigned idx = WRID_INDEX(wc->wr_id);
 	struct data_wr *w;
 	struct dqp *q;
-	char why[CONN_ERRMSG_MAX];
+	char why[SESS_ERRMSG_MAX];
 	int rc;
 
 	if (idx >= c->nwr)

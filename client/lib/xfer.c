@@ -32,7 +32,7 @@ int xfer_setup(struct sealmr_conn *c)
 	c->slot_free = calloc(depth, sizeof(*c->slot_free));
 	c->ring = calloc(depth, sizeof(*c->ring));
 	if (!c->slots || !c->slot_free || !c->ring)
-		return conn_err(c, -ENOMEM, "out of memory for %u async slots", depth);
+		return sess_err(c, -ENOMEM, "out of memory for %u async slots", depth);
 	for (unsigned i = 0; i < depth; i++)
 		c->slot_free[c->nslot_free++] = depth - 1 - i;
 	return 0;
@@ -59,7 +59,7 @@ static int xfer_staging(struct sealmr_conn *c)
 		return 0;
 	c->staging = aligned_alloc(4096, XFER_STAGING_SIZE);
 	if (!c->staging)
-		return conn_err(c, -ENOMEM, "out of memory for the %u MiB staging buffer",
+		return sess_err(c, -ENOMEM, "out of memory for the %u MiB staging buffer",
 				XFER_STAGING_SIZE >> 20);
 	c->staging_mr = ibv_reg_mr(c->pd, c->staging, XFER_STAGING_SIZE, IBV_ACCESS_LOCAL_WRITE);
 	if (!c->staging_mr) {
@@ -67,7 +67,7 @@ static int xfer_staging(struct sealmr_conn *c)
 
 		free(c->staging);
 		c->staging = NULL;
-		return conn_err(c, rc, "ibv_reg_mr(staging buffer, len=%u): %s%s", XFER_STAGING_SIZE,
+		return sess_err(c, rc, "ibv_reg_mr(staging buffer, len=%u): %s%s", XFER_STAGING_SIZE,
 				strerror(-rc),
 				rc == -ENOMEM || rc == -EPERM ? " (RLIMIT_MEMLOCK too low? ulimit -l)" : "");
 	}
@@ -143,7 +143,7 @@ void xfer_drain(struct sealmr_conn *c, int timeout_ms)
 	while (xfer_sq_used(c) || c->recvs_posted) {
 		int left = timeout_ms - util_elapsed_ms(&t0);
 
-		if (left <= 0 || conn_progress(c, left) < 0) {
+		if (left <= 0 || sess_progress(c, left) < 0) {
 			LOG_DEBUG("sealmr %s: %u sends and %u receives still posted", c->where,
 				  xfer_sq_used(c), c->recvs_posted);
 			return;
@@ -174,7 +174,7 @@ static void xfer_sync_post(struct sealmr_conn *c, struct xfer_run *r)
 								  : XFER_CHUNK_SIZE;
 		struct data_wr *w;
 
-		if (c->state != CONN_ESTABLISHED) {
+		if (c->state != SESS_ESTABLISHED) {
 			r->err = -ENOTCONN;
 			return;
 		}
@@ -236,7 +236,7 @@ static int xfer_sync_range(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 		xfer_sync_reap(c, &r);
 		if (r.inflight == 0 && (r.err || r.posted == r.len))
 			break;
-		rc = conn_progress(c, XFER_WAIT_MS);
+		rc = sess_progress(c, XFER_WAIT_MS);
 		if (rc < 0 && !r.err)
 			r.err = rc;
 	}
@@ -244,9 +244,9 @@ static int xfer_sync_range(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 		ibv_dereg_mr(r.mr);
 	/* Flushed chunks only say the connection broke: say why. A link that
 	 * went down is the cause worth naming over any completion status. */
-	if (r.err && conn_check_port(c))
-		return conn_not_connected(c);
-	return r.err == -ENOTCONN ? conn_not_connected(c) : r.err;
+	if (r.err && sess_check_port(c))
+		return sess_not_connected(c);
+	return r.err == -ENOTCONN ? sess_not_connected(c) : r.err;
 }
 
 /*
@@ -265,7 +265,7 @@ int xfer_small(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off, char
 		 write ? "small write" : "small read", (unsigned long long)len,
 		 (unsigned long long)off, (unsigned long long)g->g.grant_id);
 	if (!req)
-		return conn_err(c, -ENOMEM, "%s: out of memory", what);
+		return sess_err(c, -ENOMEM, "%s: out of memory", what);
 	while (len && !rc) {
 		uint32_t n = len < PROTO_SMALL_MAX ? (uint32_t)len : PROTO_SMALL_MAX;
 
@@ -285,7 +285,7 @@ int xfer_small(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off, char
 			break;
 		if (rep->u.small.grant_id != g->g.grant_id || rep->u.small.offset != off ||
 		    rep->u.small.length != n) {
-			rc = conn_err(c, -EPROTO, "%s at %s: the reply names %u bytes at %llu of "
+			rc = sess_err(c, -EPROTO, "%s at %s: the reply names %u bytes at %llu of "
 				      "grant %llu", what, c->where, rep->u.small.length,
 				      (unsigned long long)rep->u.small.offset,
 				      (unsigned long long)rep->u.small.grant_id);
@@ -309,20 +309,20 @@ static int xfer_sync(struct sealmr_grant *g, uint64_t off, char *user, size_t le
 
 	/* A revoke already waiting makes this fail fast, before an RDMA
 	 * operation meets the dead rkey and takes the QP down with it. */
-	if (c->state == CONN_ESTABLISHED)
-		conn_progress(c, 0);
+	if (c->state == SESS_ESTABLISHED)
+		sess_progress(c, 0);
 	rc = grant_check(g, off, len, write);
 	if (rc || len == 0)
 		goto out;
 	rc = xfer_staging(c);
 	if (rc)
 		goto out;
-	rc = xfer_quirk_check(c, g, write ? "write" : "read");
+	rc = quirk_check(c, g, write ? "write" : "read");
 	if (rc)
 		goto out;
 	/* Where the daemon's device would misplace them, the bytes before the
 	 * first page boundary go through the daemon; the rest stays one-sided. */
-	head = xfer_quirk_head(c, g, off, len);
+	head = quirk_head(c, g, off, len);
 	if (head) {
 		rc = xfer_small(c, g, off, user, head, write);
 		off += head;
@@ -335,7 +335,7 @@ static int xfer_sync(struct sealmr_grant *g, uint64_t off, char *user, size_t le
 	if (rc == -EACCES)
 		rc = grant_why_refused(g, rc);
 out:
-	conn_run_revoke_cbs(c);
+	sess_run_revoke_cbs(c);
 	return rc;
 }
 
@@ -357,10 +357,10 @@ static int xfer_rdma_flush(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 	struct data_wr *w;
 	int rc;
 
-	while ((c->atomic_busy || c->nwr_free == 0) && c->state == CONN_ESTABLISHED)
-		conn_progress(c, XFER_WAIT_MS);
-	if (c->state != CONN_ESTABLISHED)
-		return conn_not_connected(c);
+	while ((c->atomic_busy || c->nwr_free == 0) && c->state == SESS_ESTABLISHED)
+		sess_progress(c, XFER_WAIT_MS);
+	if (c->state != SESS_ESTABLISHED)
+		return sess_not_connected(c);
 	w = wr_get(c);
 	w->op = WR_FLUSH;
 	w->owner = WR_OWNER_ATOMIC;
@@ -376,8 +376,8 @@ static int xfer_rdma_flush(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 		return rc;
 	}
 	while (c->atomic_busy)
-		conn_progress(c, XFER_WAIT_MS);
-	return c->atomic_status == -ENOTCONN ? conn_not_connected(c) : c->atomic_status;
+		sess_progress(c, XFER_WAIT_MS);
+	return c->atomic_status == -ENOTCONN ? sess_not_connected(c) : c->atomic_status;
 }
 #endif
 
@@ -391,10 +391,10 @@ int sealmr_flush(struct sealmr_grant *g, uint64_t off, uint64_t len)
 	if (rc || len == 0)
 		goto out;
 	/* Every write of the connection, async ones included, lands first. */
-	while (c->async_writes && c->state == CONN_ESTABLISHED)
-		conn_progress(c, XFER_WAIT_MS);
-	if (c->state != CONN_ESTABLISHED) {
-		rc = conn_not_connected(c);
+	while (c->async_writes && c->state == SESS_ESTABLISHED)
+		sess_progress(c, XFER_WAIT_MS);
+	if (c->state != SESS_ESTABLISHED) {
+		rc = sess_not_connected(c);
 		goto out;
 	}
 #if HAVE_DECL_IBV_WR_FLUSH
@@ -406,7 +406,7 @@ int sealmr_flush(struct sealmr_grant *g, uint64_t off, uint64_t len)
 	snprintf(what, sizeof(what), "commit of grant %llu", (unsigned long long)g->g.grant_id);
 	req = calloc(2, sizeof(*req));
 	if (!req) {
-		rc = conn_err(c, -ENOMEM, "%s: out of memory", what);
+		rc = sess_err(c, -ENOMEM, "%s: out of memory", what);
 		goto out;
 	}
 	req->hdr.type = PROTO_COMMIT_REQ;
@@ -416,7 +416,7 @@ int sealmr_flush(struct sealmr_grant *g, uint64_t off, uint64_t len)
 	rc = ctrl_call(c, req, PROTO_COMMIT_RESP, req + 1, what);
 	free(req);
 out:
-	conn_run_revoke_cbs(c);
+	sess_run_revoke_cbs(c);
 	return rc;
 }
 
@@ -459,28 +459,28 @@ static int xfer_async_take(struct sealmr_conn *c, const struct sealmr_batch_entr
 
 	*nw = 0;
 	if (!e->buf || e->buf->conn != c)
-		return conn_err(c, -EINVAL, "the buffer is not registered on this connection");
+		return sess_err(c, -EINVAL, "the buffer is not registered on this connection");
 	if (e->buf_off > e->buf->len || e->len > e->buf->len - e->buf_off)
-		return conn_err(c, -ERANGE, "[%zu, +%zu) is beyond the registered buffer's %zu bytes",
+		return sess_err(c, -ERANGE, "[%zu, +%zu) is beyond the registered buffer's %zu bytes",
 				e->buf_off, e->len, e->buf->len);
 	if (e->len == 0 || e->len > XFER_MAX_LEN)
-		return conn_err(c, -EINVAL, "async transfer of %zu bytes: give 1 to %u", e->len,
+		return sess_err(c, -EINVAL, "async transfer of %zu bytes: give 1 to %u", e->len,
 				XFER_MAX_LEN);
 	rc = grant_check(g, off, e->len, write);
 	if (rc)
 		return rc;
-	rc = xfer_quirk_check(c, g, write ? "async write" : "async read");
+	rc = quirk_check(c, g, write ? "async write" : "async read");
 	if (rc)
 		return rc;
 	if (c->nslot_free == 0)
-		return conn_err(c, -EAGAIN, "%u async operations outstanding (the depth): reap "
+		return sess_err(c, -EAGAIN, "%u async operations outstanding (the depth): reap "
 				"completions first", c->opts.depth);
 	if (c->nwr_free <= XFER_CHUNKS)
-		conn_progress(c, 0);
+		sess_progress(c, 0);
 	if (c->nwr_free == 0)
-		return conn_err(c, -EAGAIN, "every work request record is in flight: reap "
+		return sess_err(c, -EAGAIN, "every work request record is in flight: reap "
 				"completions first");
-	head = xfer_quirk_head(c, g, off, e->len);
+	head = quirk_head(c, g, off, e->len);
 	if (head) {
 		rc = xfer_small(c, g, off, local, head, write);
 		if (rc)
@@ -582,7 +582,7 @@ int sealmr_batch(struct sealmr_conn *c, const struct sealmr_batch_entry *e, size
 	if (!c)
 		return -EINVAL;
 	if (!e && n)
-		return conn_err(c, -EINVAL, "sealmr_batch: no entries given");
+		return sess_err(c, -EINVAL, "sealmr_batch: no entries given");
 	while (taken < n && !rc) {
 		unsigned nw = 0, group = 0;
 		int err;
@@ -592,12 +592,12 @@ int sealmr_batch(struct sealmr_conn *c, const struct sealmr_batch_entry *e, size
 			unsigned k;
 
 			if (!x->grant || x->grant->conn != c) {
-				rc = conn_err(c, -EINVAL, "batch entry %zu: its grant is not of this "
+				rc = sess_err(c, -EINVAL, "batch entry %zu: its grant is not of this "
 					      "connection", taken + group);
 				break;
 			}
 			if (x->op != SEALMR_BATCH_READ && x->op != SEALMR_BATCH_WRITE) {
-				rc = conn_err(c, -EINVAL, "batch entry %zu: op %u is neither "
+				rc = sess_err(c, -EINVAL, "batch entry %zu: op %u is neither "
 					      "SEALMR_BATCH_READ nor SEALMR_BATCH_WRITE",
 					      taken + group, x->op);
 				break;
@@ -620,7 +620,7 @@ int sealmr_batch(struct sealmr_conn *c, const struct sealmr_batch_entry *e, size
 			rc = err;
 		}
 	}
-	conn_run_revoke_cbs(c);
+	sess_run_revoke_cbs(c);
 	return taken ? (int)(taken > INT32_MAX ? INT32_MAX : taken) : rc;
 }
 
@@ -650,14 +650,14 @@ int sealmr_poll(struct sealmr_conn *c, struct sealmr_completion *out, int max)
 	int n, rc;
 
 	if (!out || max <= 0)
-		return conn_err(c, -EINVAL, "sealmr_poll: no room for completions");
-	rc = conn_progress(c, 0);
+		return sess_err(c, -EINVAL, "sealmr_poll: no room for completions");
+	rc = sess_progress(c, 0);
 	if (rc < 0)
 		return rc;
 	n = xfer_reap(c, out, max);
-	conn_run_revoke_cbs(c);
-	if (n == 0 && c->state != CONN_ESTABLISHED && c->async_busy == 0)
-		return conn_not_connected(c);
+	sess_run_revoke_cbs(c);
+	if (n == 0 && c->state != SESS_ESTABLISHED && c->async_busy == 0)
+		return sess_not_connected(c);
 	return n;
 }
 
@@ -676,7 +676,7 @@ int sealmr_wait(struct sealmr_conn *c, struct sealmr_completion *out, int max, i
 			if (left <= 0)
 				return 0;
 		}
-		rc = conn_progress(c, left);
+		rc = sess_progress(c, left);
 		if (rc < 0)
 			return rc;
 	}

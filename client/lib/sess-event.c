@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * event: the connection's wait point. The application's epoll fd holds the
+ * sess-event: the session's wait point. The application's epoll fd holds the
  * completion channel, the rdma_cm channel and an eventfd for completions
- * waiting to be reaped; conn_progress() waits on the first two, then
+ * waiting to be reaped; sess_progress() waits on the first two, then
  * handles the rdma_cm events and the work completions, in the order of rdma-core's ibv_get_cq_event(3): get the
  * events, count them, ack in batches, re-arm, poll until empty.
  *
@@ -49,7 +49,7 @@ static int event_add(struct sealmr_conn *c, int fd, const char *what)
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 
 	if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &ev))
-		return conn_err(c, -errno, "epoll_ctl(ADD, %s fd %d): %s", what, fd,
+		return sess_err(c, -errno, "epoll_ctl(ADD, %s fd %d): %s", what, fd,
 				strerror(errno));
 	return 0;
 }
@@ -58,29 +58,29 @@ int event_setup(struct sealmr_conn *c)
 {
 	const char *dev = ibv_get_device_name(c->verbs->device);
 	/* Every record, the control sends and receives, each once at most. */
-	int cqe = (int)(c->nwr + CONN_CTRL_SQ + CONN_RECVS);
+	int cqe = (int)(c->nwr + SESS_CTRL_SQ + SESS_RECVS);
 	int rc;
 
 	c->chan = ibv_create_comp_channel(c->verbs);
 	if (!c->chan)
-		return conn_err(c, -errno, "ibv_create_comp_channel(%s): %s", dev, strerror(errno));
+		return sess_err(c, -errno, "ibv_create_comp_channel(%s): %s", dev, strerror(errno));
 	rc = event_nonblock(c->chan->fd);
 	if (rc)
-		return conn_err(c, rc, "fcntl(completion channel, O_NONBLOCK): %s", strerror(-rc));
+		return sess_err(c, rc, "fcntl(completion channel, O_NONBLOCK): %s", strerror(-rc));
 	c->cq = ibv_create_cq(c->verbs, cqe, c, c->chan, 0);
 	if (!c->cq)
-		return conn_err(c, -errno, "ibv_create_cq(%s, %d entries): %s", dev, cqe,
+		return sess_err(c, -errno, "ibv_create_cq(%s, %d entries): %s", dev, cqe,
 				strerror(errno));
 	rc = ibv_req_notify_cq(c->cq, 0);
 	if (rc)
-		return conn_err(c, -rc, "ibv_req_notify_cq: %s", strerror(rc));
+		return sess_err(c, -rc, "ibv_req_notify_cq: %s", strerror(rc));
 	c->cq_armed = true;
 	c->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (c->epfd < 0)
-		return conn_err(c, -errno, "epoll_create1: %s", strerror(errno));
+		return sess_err(c, -errno, "epoll_create1: %s", strerror(errno));
 	c->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (c->evfd < 0)
-		return conn_err(c, -errno, "eventfd: %s", strerror(errno));
+		return sess_err(c, -errno, "eventfd: %s", strerror(errno));
 	rc = event_add(c, c->chan->fd, "completion channel");
 	if (!rc)
 		rc = event_add(c, c->cm_chan->fd, "rdma_cm channel");
@@ -148,11 +148,11 @@ static void event_on_cm(struct sealmr_conn *c)
 		}
 		switch (type) {
 		case RDMA_CM_EVENT_DISCONNECTED:
-			conn_drive(c, CONN_EV_DISCONNECTED, -ECONNRESET,
+			sess_drive(c, SESS_EV_DISCONNECTED, -ECONNRESET,
 				   "sealmrd closed the connection");
 			break;
 		case RDMA_CM_EVENT_DEVICE_REMOVAL:
-			conn_drive(c, CONN_EV_DISCONNECTED, -ENODEV, "the RDMA device was removed");
+			sess_drive(c, SESS_EV_DISCONNECTED, -ENODEV, "the RDMA device was removed");
 			break;
 		default:
 			break;
@@ -207,7 +207,7 @@ static void event_drain_cq_channel(struct sealmr_conn *c)
 	while (ibv_get_cq_event(c->chan, &cq, &ctx) == 0) {
 		/* The event used the arm up, whatever the CQ held. */
 		c->cq_armed = false;
-		if (++c->cq_unacked >= CONN_ACK_BATCH) {
+		if (++c->cq_unacked >= SESS_ACK_BATCH) {
 			ibv_ack_cq_events(c->cq, c->cq_unacked);
 			c->cq_unacked = 0;
 		}
@@ -250,19 +250,19 @@ static bool event_cm_check_due(struct sealmr_conn *c)
 /* Asynchronous port events go to whichever connection of the process reads
  * the device's async fd first; the port's state is what every connection on
  * it can look at for itself. */
-bool conn_check_port(struct sealmr_conn *c)
+bool sess_check_port(struct sealmr_conn *c)
 {
 	struct ibv_port_attr pa;
-	char why[CONN_ERRMSG_MAX];
+	char why[SESS_ERRMSG_MAX];
 
-	if (c->state == CONN_IDLE || !c->id || !c->verbs)
+	if (c->state == SESS_IDLE || !c->id || !c->verbs)
 		return false;
 	if (ibv_query_port(c->verbs, c->id->port_num, &pa) || pa.state == IBV_PORT_ACTIVE)
 		return false;
 	snprintf(why, sizeof(why), "port %u of %s is %s: its network interface is down or lost "
 		 "its link", c->id->port_num, ibv_get_device_name(c->verbs->device),
 		 ibv_port_state_str(pa.state));
-	conn_drive(c, CONN_EV_FAILED, -ENETDOWN, why);
+	sess_drive(c, SESS_EV_FAILED, -ENETDOWN, why);
 	/* Broken already by the failure the dead link caused: the link is the
 	 * reason worth telling. */
 	c->broken_err = -ENETDOWN;
@@ -270,7 +270,7 @@ bool conn_check_port(struct sealmr_conn *c)
 	return true;
 }
 
-int conn_progress(struct sealmr_conn *c, int timeout_ms)
+int sess_progress(struct sealmr_conn *c, int timeout_ms)
 {
 	/* Not the epoll fd: its eventfd stays readable while the ring holds
 	 * completions, which would turn every internal wait into a spin. */
@@ -298,9 +298,9 @@ int conn_progress(struct sealmr_conn *c, int timeout_ms)
 		int ready = poll(pfd, 2, slice);
 
 		if (ready < 0 && errno != EINTR)
-			return conn_err(c, -errno, "poll: %s", strerror(errno));
-		if (ready == 0 && c->state == CONN_ESTABLISHED)
-			conn_check_port(c);
+			return sess_err(c, -errno, "poll: %s", strerror(errno));
+		if (ready == 0 && c->state == SESS_ESTABLISHED)
+			sess_check_port(c);
 		if (ready > 0 && (pfd[0].revents & POLLIN)) {
 			event_drain_cq_channel(c);
 			event_arm_cq(c);
@@ -313,13 +313,13 @@ int conn_progress(struct sealmr_conn *c, int timeout_ms)
 		int m = event_poll_cq(c);
 
 		if (m < 0)
-			return conn_err(c, m, "ibv_poll_cq failed");
+			return sess_err(c, m, "ibv_poll_cq failed");
 		n = n < 0 ? m : n + m;
 	}
 	return n;
 }
 
-void conn_run_revoke_cbs(struct sealmr_conn *c)
+void sess_run_revoke_cbs(struct sealmr_conn *c)
 {
 	struct sealmr_grant *g;
 
@@ -360,12 +360,12 @@ int sealmr_process(struct sealmr_conn *c)
 	/* Called when sealmr_fd() was readable: the rdma_cm channel may be why. */
 	if (c->cq)
 		event_on_cm(c);
-	rc = conn_progress(c, 0);
+	rc = sess_progress(c, 0);
 
-	conn_run_revoke_cbs(c);
+	sess_run_revoke_cbs(c);
 	if (rc < 0)
 		return rc;
-	if (c->state != CONN_ESTABLISHED)
-		return conn_not_connected(c);
+	if (c->state != SESS_ESTABLISHED)
+		return sess_not_connected(c);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * conn: connecting to sealmrd, the session's state, reconnecting and
+ * sess: connecting to sealmrd, the session's state, reconnecting and
  * disconnecting. The resources that outlive a reconnect (PD, CQ, buffers)
  * are made once; the control endpoint (rdma_cm id and QP) is made per
  * connection, and the data QPs (dqp.c) join the session it opens.
@@ -20,7 +20,7 @@
 #include "log.h"
 #include "sealmr-internal.h"
 
-/* What conn_wait_cm() keeps of an rdma_cm event: it is acked at once. */
+/* What sess_wait_cm() keeps of an rdma_cm event: it is acked at once. */
 struct cm_copy {
 	enum rdma_cm_event_type type;
 	int status;
@@ -28,12 +28,12 @@ struct cm_copy {
 	uint8_t priv_len;
 };
 
-const char *conn_state_name(enum conn_state state)
+const char *sess_state_name(enum sess_state state)
 {
-	static const char *const names[CONN_STATE_MAX] = {
+	static const char *const names[SESS_STATE_MAX] = {
 		"idle", "connecting", "established", "broken",
 	};
-	return state < CONN_STATE_MAX ? names[state] : "?";
+	return state < SESS_STATE_MAX ? names[state] : "?";
 }
 
 /*
@@ -41,24 +41,24 @@ const char *conn_state_name(enum conn_state state)
  * connection moves its QP to the error state (rdma_disconnect), which
  * flushes whatever is still posted; the first reason is the one kept.
  */
-void conn_drive(struct sealmr_conn *c, enum conn_event ev, int err, const char *why)
+void sess_drive(struct sealmr_conn *c, enum sess_event ev, int err, const char *why)
 {
-	enum conn_state old = c->state;
+	enum sess_state old = c->state;
 
 	switch (ev) {
-	case CONN_EV_CONNECTING:
-		c->state = CONN_CONNECTING;
+	case SESS_EV_CONNECTING:
+		c->state = SESS_CONNECTING;
 		break;
-	case CONN_EV_ESTABLISHED:
-		c->state = CONN_ESTABLISHED;
+	case SESS_EV_ESTABLISHED:
+		c->state = SESS_ESTABLISHED;
 		c->broken_err = 0;
 		c->broken_why[0] = '\0';
 		break;
-	case CONN_EV_FAILED:
-	case CONN_EV_DISCONNECTED:
-		if (c->state != CONN_ESTABLISHED && c->state != CONN_CONNECTING)
+	case SESS_EV_FAILED:
+	case SESS_EV_DISCONNECTED:
+		if (c->state != SESS_ESTABLISHED && c->state != SESS_CONNECTING)
 			break;
-		c->state = CONN_BROKEN;
+		c->state = SESS_BROKEN;
 		c->broken_err = err;
 		snprintf(c->broken_why, sizeof(c->broken_why), "%s", why);
 		if (c->qp) {
@@ -73,30 +73,30 @@ void conn_drive(struct sealmr_conn *c, enum conn_event ev, int err, const char *
 		dqp_stop_all(c, err, why);
 		wr_fail_parked(c, -ENOTCONN);
 		break;
-	case CONN_EV_TORN_DOWN:
-		c->state = CONN_IDLE;
+	case SESS_EV_TORN_DOWN:
+		c->state = SESS_IDLE;
 		break;
 	default:
 		break;
 	}
 	if (old != c->state)
-		LOG_DEBUG("sealmr %s: %s -> %s%s%s", c->where, conn_state_name(old),
-			  conn_state_name(c->state), why ? ": " : "", why ? why : "");
+		LOG_DEBUG("sealmr %s: %s -> %s%s%s", c->where, sess_state_name(old),
+			  sess_state_name(c->state), why ? ": " : "", why ? why : "");
 }
 
-int conn_not_connected(struct sealmr_conn *c)
+int sess_not_connected(struct sealmr_conn *c)
 {
 	/* A link that is down is worth its own errno: it may come back. So is
 	 * a connection that died of a remote access error: the operation that
 	 * hit it may not be the one that reports it (async slots, a second
 	 * call), and the caller must still learn that a grant was refused. */
-	return conn_err(c, c->broken_err == -ENETDOWN || c->broken_err == -EACCES ? c->broken_err
+	return sess_err(c, c->broken_err == -ENETDOWN || c->broken_err == -EACCES ? c->broken_err
 										  : -ENOTCONN,
 			"not connected to sealmrd at %s: %s", c->where,
 			c->broken_why[0] ? c->broken_why : "the connection is closed");
 }
 
-static int conn_wait_cm(struct sealmr_conn *c, const struct timespec *t0, struct cm_copy *out)
+static int sess_wait_cm(struct sealmr_conn *c, const struct timespec *t0, struct cm_copy *out)
 {
 	for (;;) {
 		struct rdma_cm_event *ev;
@@ -129,89 +129,89 @@ static int conn_wait_cm(struct sealmr_conn *c, const struct timespec *t0, struct
 }
 
 /* Waits for the event that ends a step of the connection set-up. */
-static int conn_expect(struct sealmr_conn *c, const struct timespec *t0,
+static int sess_expect(struct sealmr_conn *c, const struct timespec *t0,
 		       enum rdma_cm_event_type want, const char *step, struct cm_copy *ev)
 {
-	int rc = conn_wait_cm(c, t0, ev);
+	int rc = sess_wait_cm(c, t0, ev);
 
 	if (rc == -ETIMEDOUT)
-		return conn_err(c, rc, "cannot connect to sealmrd at %s: no answer within %d ms (%s)",
+		return sess_err(c, rc, "cannot connect to sealmrd at %s: no answer within %d ms (%s)",
 				c->where, c->opts.timeout_ms, step);
 	if (rc)
-		return conn_err(c, rc, "cannot connect to sealmrd at %s: rdma_get_cm_event: %s",
+		return sess_err(c, rc, "cannot connect to sealmrd at %s: rdma_get_cm_event: %s",
 				c->where, strerror(-rc));
 	if (ev->type == want)
 		return 0;
 	switch (ev->type) {
 	case RDMA_CM_EVENT_ADDR_ERROR:
-		return conn_err(c, -EHOSTUNREACH,
+		return sess_err(c, -EHOSTUNREACH,
 				"cannot connect to sealmrd at %s: no RDMA device has a route to it (%s)",
 				c->where, strerror(ev->status < 0 ? -ev->status : EHOSTUNREACH));
 	case RDMA_CM_EVENT_ROUTE_ERROR:
-		return conn_err(c, -EHOSTUNREACH,
+		return sess_err(c, -EHOSTUNREACH,
 				"cannot connect to sealmrd at %s: no RDMA route (%s)", c->where,
 				strerror(ev->status < 0 ? -ev->status : EHOSTUNREACH));
 	case RDMA_CM_EVENT_UNREACHABLE:
-		return conn_err(c, -EHOSTUNREACH,
+		return sess_err(c, -EHOSTUNREACH,
 				"sealmrd at %s is unreachable: no answer to the connection request",
 				c->where);
 	case RDMA_CM_EVENT_CONNECT_ERROR:
-		return conn_err(c, -ECONNREFUSED,
+		return sess_err(c, -ECONNREFUSED,
 				"cannot connect to sealmrd at %s: connection error (status %d)",
 				c->where, ev->status);
 	case RDMA_CM_EVENT_DEVICE_REMOVAL:
-		return conn_err(c, -ENODEV, "cannot connect to sealmrd at %s: RDMA device removed",
+		return sess_err(c, -ENODEV, "cannot connect to sealmrd at %s: RDMA device removed",
 				c->where);
 	default:
-		return conn_err(c, -EPROTO, "cannot connect to sealmrd at %s: unexpected %s during %s",
+		return sess_err(c, -EPROTO, "cannot connect to sealmrd at %s: unexpected %s during %s",
 				c->where, rdma_event_str(ev->type), step);
 	}
 }
 
-static int conn_rejected(struct sealmr_conn *c, const struct cm_copy *ev)
+static int sess_rejected(struct sealmr_conn *c, const struct cm_copy *ev)
 {
 	struct proto_conn_priv p;
 	const char *pre = "refused the connection";
 
 	if (proto_conn_priv_decode(ev->priv, ev->priv_len, &p) || p.status <= 0)
-		return conn_err(c, -ECONNREFUSED,
+		return sess_err(c, -ECONNREFUSED,
 				"sealmrd at %s %s: nothing accepts connections on port %u "
 				"(reject reason %d)", c->where, pre, c->port, ev->status);
 	switch (p.status) {
 	case EPROTONOSUPPORT:
-		return conn_err(c, -EPROTONOSUPPORT,
+		return sess_err(c, -EPROTONOSUPPORT,
 				"sealmrd at %s %s: it speaks protocol version %u, this client %u",
 				c->where, pre, p.version, PROTO_VERSION);
 	case EACCES:
-		return conn_err(c, -EACCES,
+		return sess_err(c, -EACCES,
 				"sealmrd at %s %s: this client's address is in no export's clients list",
 				c->where, pre);
 	case ESHUTDOWN:
-		return conn_err(c, -ESHUTDOWN, "sealmrd at %s %s: it is shutting down", c->where, pre);
+		return sess_err(c, -ESHUTDOWN, "sealmrd at %s %s: it is shutting down", c->where, pre);
 	case EUSERS:
-		return conn_err(c, -EUSERS, "sealmrd at %s %s: too many clients (max_clients)",
+		return sess_err(c, -EUSERS, "sealmrd at %s %s: too many clients (max_clients)",
 				c->where, pre);
 	default:
-		return conn_err(c, -p.status, "sealmrd at %s %s: %s", c->where, pre,
+		return sess_err(c, -p.status, "sealmrd at %s %s: %s", c->where, pre,
 				strerror(p.status));
 	}
 }
 
-static int conn_established(struct sealmr_conn *c, const struct cm_copy *ev)
+static int sess_established(struct sealmr_conn *c, const struct cm_copy *ev)
 {
 	struct proto_conn_priv p;
 	struct proto_session_priv sp;
 
 	if (proto_conn_priv_decode(ev->priv, ev->priv_len, &p))
-		return conn_err(c, -EPROTO,
+		return sess_err(c, -EPROTO,
 				"%s accepted the connection without sealmr's connection data: "
 				"is sealmrd listening there?", c->where);
 	if (p.version != PROTO_VERSION)
-		return conn_err(c, -EPROTONOSUPPORT,
+		return sess_err(c, -EPROTONOSUPPORT,
 				"sealmrd at %s speaks protocol version %u, this client %u", c->where,
 				p.version, PROTO_VERSION);
 	if (proto_session_priv_decode(ev->priv, ev->priv_len, &sp) || !sp.session || !sp.token)
-		return conn_err(c, -EPROTO, "sealmrd at %s accepted version %u without a session",
+		return sess_err(c, -EPROTO, "sealmrd at %s accepted version %u without a session",
 				c->where, p.version);
 	c->session = sp.session;
 	c->token = sp.token;
@@ -221,46 +221,46 @@ static int conn_established(struct sealmr_conn *c, const struct cm_copy *ev)
 		c->nqps = sp.qps ? sp.qps : 1;
 	}
 	c->credits = p.credits ? p.credits : 1;
-	conn_drive(c, CONN_EV_ESTABLISHED, 0, NULL);
-	xfer_quirk_setup(c);
+	sess_drive(c, SESS_EV_ESTABLISHED, 0, NULL);
+	quirk_setup(c);
 	return 0;
 }
 
 /* The control QP: SEND and RECV only, so no remote access error reaches it. */
-static int conn_create_qp(struct sealmr_conn *c)
+static int sess_create_qp(struct sealmr_conn *c)
 {
 	struct ibv_qp_init_attr qa = { 0 };
 
 	qa.send_cq = c->cq;
 	qa.recv_cq = c->cq;
 	qa.qp_type = IBV_QPT_RC;
-	qa.cap.max_send_wr = CONN_CTRL_SQ;
-	qa.cap.max_recv_wr = CONN_RECVS;
+	qa.cap.max_send_wr = SESS_CTRL_SQ;
+	qa.cap.max_recv_wr = SESS_RECVS;
 	qa.cap.max_send_sge = 1;
 	qa.cap.max_recv_sge = 1;
 	if (rdma_create_qp(c->id, c->pd, &qa))
-		return conn_err(c, -errno, "cannot connect to sealmrd at %s: rdma_create_qp(send %u, "
-				"recv %u): %s", c->where, CONN_CTRL_SQ, CONN_RECVS, strerror(errno));
+		return sess_err(c, -errno, "cannot connect to sealmrd at %s: rdma_create_qp(send %u, "
+				"recv %u): %s", c->where, SESS_CTRL_SQ, SESS_RECVS, strerror(errno));
 	c->qp = c->id->qp;
 	return 0;
 }
 
 /* The resources that outlive reconnects, made on the first route found. */
-static int conn_setup_verbs(struct sealmr_conn *c)
+static int sess_setup_verbs(struct sealmr_conn *c)
 {
 	struct ibv_device_attr attr;
 	int rc;
 
 	c->verbs = c->id->verbs;
 	if (ibv_query_device(c->verbs, &attr))
-		attr.max_qp_rd_atom = attr.max_qp_init_rd_atom = CONN_RD_ATOM_MAX;
-	c->resp_res = (uint8_t)(attr.max_qp_rd_atom < CONN_RD_ATOM_MAX ? attr.max_qp_rd_atom
-								  : CONN_RD_ATOM_MAX);
-	c->init_depth = (uint8_t)(attr.max_qp_init_rd_atom < CONN_RD_ATOM_MAX
-					  ? attr.max_qp_init_rd_atom : CONN_RD_ATOM_MAX);
+		attr.max_qp_rd_atom = attr.max_qp_init_rd_atom = SESS_RD_ATOM_MAX;
+	c->resp_res = (uint8_t)(attr.max_qp_rd_atom < SESS_RD_ATOM_MAX ? attr.max_qp_rd_atom
+								  : SESS_RD_ATOM_MAX);
+	c->init_depth = (uint8_t)(attr.max_qp_init_rd_atom < SESS_RD_ATOM_MAX
+					  ? attr.max_qp_init_rd_atom : SESS_RD_ATOM_MAX);
 	c->pd = ibv_alloc_pd(c->verbs);
 	if (!c->pd)
-		return conn_err(c, -errno, "ibv_alloc_pd(%s): %s",
+		return sess_err(c, -errno, "ibv_alloc_pd(%s): %s",
 				ibv_get_device_name(c->verbs->device), strerror(errno));
 	rc = wr_setup(c);
 	if (rc)
@@ -274,7 +274,7 @@ static int conn_setup_verbs(struct sealmr_conn *c)
 	return xfer_setup(c);
 }
 
-static int conn_resolve(struct sealmr_conn *c, const struct timespec *t0)
+static int sess_resolve(struct sealmr_conn *c, const struct timespec *t0)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *ai;
 	struct cm_copy ev;
@@ -284,25 +284,25 @@ static int conn_resolve(struct sealmr_conn *c, const struct timespec *t0)
 	snprintf(port, sizeof(port), "%u", c->port);
 	rc = getaddrinfo(c->host, port, &hints, &ai);
 	if (rc)
-		return conn_err(c, -EHOSTUNREACH, "cannot connect to sealmrd at %s: %s", c->where,
+		return sess_err(c, -EHOSTUNREACH, "cannot connect to sealmrd at %s: %s", c->where,
 				rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 	rc = rdma_resolve_addr(c->id, NULL, ai->ai_addr, c->opts.timeout_ms) ? -errno : 0;
 	freeaddrinfo(ai);
 	if (rc)
-		return conn_err(c, rc, "cannot connect to sealmrd at %s: rdma_resolve_addr: %s%s",
+		return sess_err(c, rc, "cannot connect to sealmrd at %s: rdma_resolve_addr: %s%s",
 				c->where, strerror(-rc),
 				rc == -ENODEV || rc == -EADDRNOTAVAIL
 					? " (no RDMA device on the way there: see `rdma link`)" : "");
-	rc = conn_expect(c, t0, RDMA_CM_EVENT_ADDR_RESOLVED, "address resolution", &ev);
+	rc = sess_expect(c, t0, RDMA_CM_EVENT_ADDR_RESOLVED, "address resolution", &ev);
 	if (rc)
 		return rc;
 	if (rdma_resolve_route(c->id, c->opts.timeout_ms))
-		return conn_err(c, -errno, "cannot connect to sealmrd at %s: rdma_resolve_route: %s",
+		return sess_err(c, -errno, "cannot connect to sealmrd at %s: rdma_resolve_route: %s",
 				c->where, strerror(errno));
-	return conn_expect(c, t0, RDMA_CM_EVENT_ROUTE_RESOLVED, "route resolution", &ev);
+	return sess_expect(c, t0, RDMA_CM_EVENT_ROUTE_RESOLVED, "route resolution", &ev);
 }
 
-void conn_param_fill(struct sealmr_conn *c, struct rdma_conn_param *param, const void *pd,
+void sess_param_fill(struct sealmr_conn *c, struct rdma_conn_param *param, const void *pd,
 		     uint8_t len)
 {
 	memset(param, 0, sizeof(*param));
@@ -315,11 +315,11 @@ void conn_param_fill(struct sealmr_conn *c, struct rdma_conn_param *param, const
 	param->rnr_retry_count = 7;
 }
 
-static int conn_request(struct sealmr_conn *c, const struct timespec *t0)
+static int sess_request(struct sealmr_conn *c, const struct timespec *t0)
 {
 	struct proto_conn_priv priv = {
 		.version = PROTO_VERSION,
-		.credits = CONN_RECVS,
+		.credits = SESS_RECVS,
 		.status = 0,
 		.max_msg = PROTO_MSG_MAX,
 	};
@@ -331,29 +331,29 @@ static int conn_request(struct sealmr_conn *c, const struct timespec *t0)
 
 	proto_conn_priv_encode(&priv, pd);
 	proto_session_priv_encode(&sp, pd);
-	conn_param_fill(c, &param, pd, sizeof(pd));
+	sess_param_fill(c, &param, pd, sizeof(pd));
 	if (rdma_connect(c->id, &param))
-		return conn_err(c, -errno, "cannot connect to sealmrd at %s: rdma_connect: %s",
+		return sess_err(c, -errno, "cannot connect to sealmrd at %s: rdma_connect: %s",
 				c->where, strerror(errno));
-	rc = conn_wait_cm(c, t0, &ev);
+	rc = sess_wait_cm(c, t0, &ev);
 	if (rc == 0 && ev.type == RDMA_CM_EVENT_ESTABLISHED)
-		return conn_established(c, &ev);
+		return sess_established(c, &ev);
 	if (rc == 0 && ev.type == RDMA_CM_EVENT_REJECTED)
-		return conn_rejected(c, &ev);
+		return sess_rejected(c, &ev);
 	if (rc == 0 && ev.type == RDMA_CM_EVENT_UNREACHABLE)
-		return conn_err(c, -EHOSTUNREACH, "sealmrd at %s is unreachable: no answer to the "
+		return sess_err(c, -EHOSTUNREACH, "sealmrd at %s is unreachable: no answer to the "
 				"connection request", c->where);
 	if (rc == 0)
-		return conn_err(c, -ECONNREFUSED, "cannot connect to sealmrd at %s: %s (status %d)",
+		return sess_err(c, -ECONNREFUSED, "cannot connect to sealmrd at %s: %s (status %d)",
 				c->where, rdma_event_str(ev.type), ev.status);
 	if (rc == -ETIMEDOUT)
-		return conn_err(c, rc, "cannot connect to sealmrd at %s: no answer within %d ms",
+		return sess_err(c, rc, "cannot connect to sealmrd at %s: no answer within %d ms",
 				c->where, c->opts.timeout_ms);
-	return conn_err(c, rc, "cannot connect to sealmrd at %s: %s", c->where, strerror(-rc));
+	return sess_err(c, rc, "cannot connect to sealmrd at %s: %s", c->where, strerror(-rc));
 }
 
 /* Destroys the endpoints; what was posted on them must have completed. */
-static void conn_ep_delete(struct sealmr_conn *c)
+static void sess_ep_delete(struct sealmr_conn *c)
 {
 	dqp_delete_all(c);
 	if (c->qp) {
@@ -367,42 +367,42 @@ static void conn_ep_delete(struct sealmr_conn *c)
 	c->sq_used = 0;
 	c->recvs_posted = 0;
 	ctrl_reset(c);
-	conn_drive(c, CONN_EV_TORN_DOWN, 0, NULL);
+	sess_drive(c, SESS_EV_TORN_DOWN, 0, NULL);
 }
 
 /* A new endpoint: id, address, route, QP, receives, connection. */
-static int conn_ep_new(struct sealmr_conn *c)
+static int sess_ep_new(struct sealmr_conn *c)
 {
 	struct timespec t0;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	conn_drive(c, CONN_EV_CONNECTING, 0, NULL);
+	sess_drive(c, SESS_EV_CONNECTING, 0, NULL);
 	if (rdma_create_id(c->cm_chan, &c->id, c, RDMA_PS_TCP)) {
-		rc = conn_err(c, -errno, "rdma_create_id: %s", strerror(errno));
+		rc = sess_err(c, -errno, "rdma_create_id: %s", strerror(errno));
 		goto err_delete_ep;
 	}
-	rc = conn_resolve(c, &t0);
+	rc = sess_resolve(c, &t0);
 	if (rc)
 		goto err_delete_ep;
 	if (!c->verbs) {
-		rc = conn_setup_verbs(c);
+		rc = sess_setup_verbs(c);
 		if (rc)
 			goto err_delete_ep;
 	} else if (c->id->verbs != c->verbs) {
-		rc = conn_err(c, -ENODEV, "cannot reconnect to sealmrd at %s: the route now goes "
+		rc = sess_err(c, -ENODEV, "cannot reconnect to sealmrd at %s: the route now goes "
 			      "through %s, not %s", c->where,
 			      ibv_get_device_name(c->id->verbs->device),
 			      ibv_get_device_name(c->verbs->device));
 		goto err_delete_ep;
 	}
-	rc = conn_create_qp(c);
+	rc = sess_create_qp(c);
 	if (rc)
 		goto err_delete_ep;
 	rc = ctrl_post_recvs(c);
 	if (rc)
 		goto err_destroy_qp;
-	rc = conn_request(c, &t0);
+	rc = sess_request(c, &t0);
 	if (rc)
 		goto err_destroy_qp;
 	rc = dqp_connect_all(c, &t0);
@@ -412,36 +412,36 @@ static int conn_ep_new(struct sealmr_conn *c)
 
 err_destroy_qp:
 	/* The QP goes to the error state first so that its receives flush. */
-	conn_drive(c, CONN_EV_FAILED, rc, c->errmsg);
+	sess_drive(c, SESS_EV_FAILED, rc, c->errmsg);
 	xfer_drain(c, 1000);
 err_delete_ep:
-	conn_ep_delete(c);
+	sess_ep_delete(c);
 	return rc;
 }
 
-int conn_ensure(struct sealmr_conn *c)
+int sess_ensure(struct sealmr_conn *c)
 {
-	char why[CONN_ERRMSG_MAX];
+	char why[SESS_ERRMSG_MAX];
 	unsigned reopened, lost;
 	int rc;
 
-	if (c->state == CONN_ESTABLISHED)
+	if (c->state == SESS_ESTABLISHED)
 		return 0;
 	if (!c->opts.reconnect || c->reconnecting)
-		return conn_not_connected(c);
+		return sess_not_connected(c);
 	snprintf(why, sizeof(why), "%s", c->broken_why);
 	if (c->id) {
 		/* Flushed completions first: async ones reach the ring. */
 		xfer_drain(c, 2000);
-		conn_ep_delete(c);
+		sess_ep_delete(c);
 	}
-	rc = conn_ep_new(c);
+	rc = sess_ep_new(c);
 	if (rc) {
-		char msg[CONN_ERRMSG_MAX];
+		char msg[SESS_ERRMSG_MAX];
 
 		snprintf(msg, sizeof(msg), "%s", c->errmsg);
 		snprintf(c->broken_why, sizeof(c->broken_why), "%s", why);
-		return conn_err(c, rc, "%s (reconnecting after: %s)", msg, why);
+		return sess_err(c, rc, "%s (reconnecting after: %s)", msg, why);
 	}
 	c->reconnecting = true;
 	grant_reopen_all(c, &reopened, &lost);
@@ -450,10 +450,10 @@ int conn_ensure(struct sealmr_conn *c)
 		 reopened, lost);
 	if (c->reconnect_fn)
 		c->reconnect_fn(c, reopened, lost, c->reconnect_arg);
-	return c->state == CONN_ESTABLISHED ? 0 : conn_not_connected(c);
+	return c->state == SESS_ESTABLISHED ? 0 : sess_not_connected(c);
 }
 
-static int conn_new(const char *host, uint16_t port, const struct sealmr_conn_opts *opts,
+static int sess_new(const char *host, uint16_t port, const struct sealmr_conn_opts *opts,
 		    struct sealmr_conn **out)
 {
 	struct sealmr_conn *c = calloc(1, sizeof(*c));
@@ -463,11 +463,11 @@ static int conn_new(const char *host, uint16_t port, const struct sealmr_conn_op
 	if (opts)
 		c->opts = *opts;
 	if (c->opts.timeout_ms <= 0)
-		c->opts.timeout_ms = CONN_DEFAULT_TIMEOUT_MS;
+		c->opts.timeout_ms = SESS_DEFAULT_TIMEOUT_MS;
 	if (c->opts.depth == 0)
-		c->opts.depth = CONN_DEFAULT_DEPTH;
-	if (c->opts.depth > CONN_MAX_DEPTH)
-		c->opts.depth = CONN_MAX_DEPTH;
+		c->opts.depth = SESS_DEFAULT_DEPTH;
+	if (c->opts.depth > SESS_MAX_DEPTH)
+		c->opts.depth = SESS_MAX_DEPTH;
 	snprintf(c->host, sizeof(c->host), "%s", host);
 	c->port = port ? port : SEALMR_DEFAULT_PORT;
 	snprintf(c->where, sizeof(c->where), strchr(c->host, ':') ? "[%s]:%u" : "%s:%u",
@@ -475,7 +475,7 @@ static int conn_new(const char *host, uint16_t port, const struct sealmr_conn_op
 	c->epfd = -1;
 	c->evfd = -1;
 	if (c->opts.qps == 0)
-		c->opts.qps = CONN_DEFAULT_QPS;
+		c->opts.qps = SESS_DEFAULT_QPS;
 	if (c->opts.qps > PROTO_SESSION_QPS_MAX)
 		c->opts.qps = PROTO_SESSION_QPS_MAX;
 	c->nqps = c->opts.qps;
@@ -497,16 +497,16 @@ static int conn_new(const char *host, uint16_t port, const struct sealmr_conn_op
 	return 0;
 }
 
-static void conn_delete(struct sealmr_conn **pc)
+static void sess_delete(struct sealmr_conn **pc)
 {
 	struct sealmr_conn *c = *pc;
 
 	if (!c)
 		return;
 	if (c->id) {
-		conn_drive(c, CONN_EV_FAILED, -ENOTCONN, "disconnected by the application");
+		sess_drive(c, SESS_EV_FAILED, -ENOTCONN, "disconnected by the application");
 		xfer_drain(c, 1000);
-		conn_ep_delete(c);
+		sess_ep_delete(c);
 	}
 	grant_free_all(c);
 	buf_free_all(c);
@@ -536,22 +536,22 @@ int sealmr_connect(const char *host, uint16_t port, const struct sealmr_conn_opt
 		connect_err_set("sealmr_connect: no host given");
 		return -EINVAL;
 	}
-	rc = conn_new(host, port, opts, &c);
+	rc = sess_new(host, port, opts, &c);
 	if (rc) {
 		connect_err_set("sealmr_connect: out of memory");
 		return rc;
 	}
 	c->cm_chan = rdma_create_event_channel();
 	if (!c->cm_chan) {
-		rc = conn_err(c, -errno, "rdma_create_event_channel: %s (is rdma_ucm loaded, "
+		rc = sess_err(c, -errno, "rdma_create_event_channel: %s (is rdma_ucm loaded, "
 			      "/dev/infiniband/rdma_cm there?)", strerror(errno));
 		goto err_delete;
 	}
 	if (fcntl(c->cm_chan->fd, F_SETFL, fcntl(c->cm_chan->fd, F_GETFL) | O_NONBLOCK)) {
-		rc = conn_err(c, -errno, "fcntl(rdma_cm fd, O_NONBLOCK): %s", strerror(errno));
+		rc = sess_err(c, -errno, "fcntl(rdma_cm fd, O_NONBLOCK): %s", strerror(errno));
 		goto err_delete;
 	}
-	rc = conn_ep_new(c);
+	rc = sess_ep_new(c);
 	if (rc)
 		goto err_delete;
 	*out = c;
@@ -559,7 +559,7 @@ int sealmr_connect(const char *host, uint16_t port, const struct sealmr_conn_opt
 
 err_delete:
 	connect_err_set(c->errmsg);
-	conn_delete(&c);
+	sess_delete(&c);
 	return rc;
 }
 
@@ -567,17 +567,17 @@ err_delete:
  * Programs built against 0.1 pass a struct sealmr_conn_opts without qps:
  * they get the default number of data QPs (libsealmr.map, SEALMR_0.1).
  */
-struct conn_opts_0_1 {
+struct sess_opts_0_1 {
 	int timeout_ms;
 	unsigned depth;
 	int reconnect;
 	int busy_poll;
 };
 
-int conn_connect_0_1(const char *host, uint16_t port, const struct conn_opts_0_1 *opts,
+int sess_connect_0_1(const char *host, uint16_t port, const struct sess_opts_0_1 *opts,
 		     struct sealmr_conn **out);
-__asm__(".symver conn_connect_0_1, sealmr_connect@SEALMR_0.1");
-int conn_connect_0_1(const char *host, uint16_t port, const struct conn_opts_0_1 *opts,
+__asm__(".symver sess_connect_0_1, sealmr_connect@SEALMR_0.1");
+int sess_connect_0_1(const char *host, uint16_t port, const struct sess_opts_0_1 *opts,
 		     struct sealmr_conn **out)
 {
 	struct sealmr_conn_opts o = { 0 };
@@ -594,5 +594,5 @@ int conn_connect_0_1(const char *host, uint16_t port, const struct conn_opts_0_1
 void sealmr_disconnect(struct sealmr_conn **pc)
 {
 	if (pc)
-		conn_delete(pc);
+		sess_delete(pc);
 }
