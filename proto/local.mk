@@ -2,8 +2,13 @@ noinst_LTLIBRARIES += proto/libproto.la
 proto_libproto_la_SOURCES = proto/proto.c proto/proto.h
 EXTRA_DIST += proto/PROTOCOL.md tests/fuzz/proto-fuzz.c tests/fuzz/run tests/fuzz/make-corpus \
 	tests/fuzz/corpus
+# tests/fuzz/run's other targets: the daemon's configuration, the seal
+# journal, the admin requests. Whole directories, as for tests/fuzz/corpus.
+EXTRA_DIST += tests/fuzz/conf-fuzz.c tests/fuzz/corpus-conf \
+	tests/fuzz/journal-fuzz.c tests/fuzz/corpus-journal \
+	tests/fuzz/admin-fuzz.c tests/fuzz/corpus-admin
 
-# The fuzzer (tests/fuzz/run) needs clang's libFuzzer: run by hand, not by make check.
+# The fuzzers (tests/fuzz/run) need clang's libFuzzer: run by hand, not by make check.
 if HAVE_CMOCKA
 PROTO_UNIT_TESTS = tests/unit/proto/proto-encode tests/unit/proto/proto-decode \
 	tests/unit/proto/proto-conn-priv tests/unit/proto/proto-names

@@ -122,7 +122,8 @@ static int journal_parse_line(struct journal *j, char *line)
 	if (errno || end == line || *end != ' ')
 		return -EINVAL;
 	path = end + 1;
-	if (*path != '/' || journal_unescape(path) < 0)
+	/* Longer than a path can be: no registry wrote it, and no rewrite could. */
+	if (*path != '/' || journal_unescape(path) < 0 || strlen(path) >= PATH_MAX)
 		return -EINVAL;
 	return journal_append(j, dev, ino, path);
 }

@@ -6,6 +6,7 @@
 #include "proto.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <ini.h>
@@ -18,46 +19,67 @@
 
 #define CONF_EXPORT_PREFIX "export "
 
+/* Which section the keys read now are in. */
+enum conf_in {
+	CONF_IN_NONE,
+	CONF_IN_SEALMRD,
+	CONF_IN_EXPORT, /* the last of cfg->exports */
+};
+
 struct conf_parse {
 	struct conf *cfg;
 	FILE *fp;
+	char *buf; /* the line as read, NULs and all */
+	size_t bufcap;
 	int line;
-	char section[128]; /* the one the last key was in */
-	int header_line;   /* of the last [section] line read, 0 once seen */
+	enum conf_in in;
+	bool named; /* inih's last key had a name: an indented line goes on its value */
 	char *err;
 	size_t errlen;
 	int rc;
+	int rc_read; /* the line read when rc was set, to tell inih's errors from ours */
 };
 
-static char *conf_reader(char *str, int num, void *stream)
-{
-	struct conf_parse *p = stream;
-	if (!fgets(str, num, p->fp))
-		return NULL;
-	p->line++;
-	/* inih merges repeated sections; a header line shows each one. */
-	if (str[strspn(str, " \t")] == '[')
-		p->header_line = p->line;
-	return str;
-}
-
+static int conf_fail_at(struct conf_parse *p, int line, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 static int conf_fail(struct conf_parse *p, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int conf_fail(struct conf_parse *p, int rc, const char *fmt, ...)
+static int conf_vfail(struct conf_parse *p, int line, int rc, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+static int conf_vfail(struct conf_parse *p, int line, int rc, const char *fmt, va_list ap)
 {
 	char msg[512];
-	va_list ap;
 
-	/* inih goes on after an error: the first one is the one to report. */
+	/* Only the first error is reported, and it stops the reading. */
 	if (p->rc)
 		return 0;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(p->err, p->errlen, "%s:%d: %s", p->cfg->file, p->line, msg);
+	snprintf(p->err, p->errlen, "%s:%d: %s", p->cfg->file, line, msg);
 	p->rc = rc;
+	p->rc_read = p->line;
 	return 0; /* stops ini_parse */
+}
+
+static int conf_fail_at(struct conf_parse *p, int line, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conf_vfail(p, line, rc, fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int conf_fail(struct conf_parse *p, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conf_vfail(p, p->line, rc, fmt, ap);
+	va_end(ap);
+	return 0;
 }
 
 int conf_parse_size(const char *text, uint64_t *out)
@@ -298,9 +320,8 @@ static int conf_check_export(struct conf_parse *p, const struct conf_export *e)
 {
 	if (!e || (e->path && e->size))
 		return 1;
-	p->line = e->line;
-	return conf_fail(p, -EINVAL, "[export %s] needs %s", e->name,
-			   e->path ? "size = BYTES" : "path = /FILE");
+	return conf_fail_at(p, e->line, -EINVAL, "[export %s] needs %s", e->name,
+			    e->path ? "size = BYTES" : "path = /FILE");
 }
 
 static struct conf_export *conf_add_export(struct conf_parse *p, const char *name)
@@ -333,40 +354,111 @@ static struct conf_export *conf_add_export(struct conf_parse *p, const char *nam
 	return e;
 }
 
+/* A [section] line: the export before it is complete, a new one starts. */
+static void conf_section(struct conf_parse *p, const char *section)
+{
+	struct conf *cfg = p->cfg;
+
+	if (p->in == CONF_IN_EXPORT && !conf_check_export(p, &cfg->exports[cfg->nexports - 1]))
+		return;
+	p->in = CONF_IN_NONE;
+	if (!strncmp(section, CONF_EXPORT_PREFIX, strlen(CONF_EXPORT_PREFIX))) {
+		if (conf_add_export(p, section + strlen(CONF_EXPORT_PREFIX)))
+			p->in = CONF_IN_EXPORT;
+	} else if (!strcmp(section, "sealmrd")) {
+		p->in = CONF_IN_SEALMRD;
+	} else {
+		conf_fail(p, -EINVAL, "unknown section [%s]: want [sealmrd] or [export NAME]",
+			  section);
+	}
+}
+
+/* inih's scan (find_chars_or_comment): to c, or to a ';' after a blank. */
+static char *conf_find(char *s, char c)
+{
+	bool blank = false;
+
+	while (*s && *s != c && !(blank && *s == ';')) {
+		blank = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+/*
+ * Debian's inih neither announces new sections nor keeps more than 49 bytes
+ * of their names: the sections are taken here, from the line as read, by
+ * inih's rules for what a section line is, before inih reads the line.
+ */
+static void conf_header(struct conf_parse *p, char *str)
+{
+	char *s = str, *end;
+
+	/* A UTF-8 byte order mark, which inih skips on the first line. */
+	if (p->line == 1 && !strncmp(s, "\xef\xbb\xbf", 3))
+		s += 3;
+	while (isspace((unsigned char)*s))
+		s++;
+	/* An indented line after a key continues its value. */
+	if (*s != '[' || (p->named && s > str))
+		return;
+	end = conf_find(s + 1, ']');
+	if (*end != ']')
+		return; /* inih's syntax error */
+	*end = '\0';
+	p->named = false;
+	conf_section(p, s + 1);
+	*end = ']';
+}
+
+static char *conf_reader(char *str, int num, void *stream)
+{
+	struct conf_parse *p = stream;
+	ssize_t n;
+	size_t len;
+
+	if (p->rc)
+		return NULL;
+	n = getline(&p->buf, &p->bufcap, p->fp);
+	if (n <= 0)
+		return NULL;
+	p->line++;
+	len = (size_t)n - (p->buf[n - 1] == '\n');
+	/*
+	 * inih reads a line into num bytes: it would take the rest of a longer
+	 * one for a line of its own, and the bytes after a NUL for none. Either
+	 * way a value would be cut short without a word.
+	 */
+	if (len > (size_t)num - 2) {
+		conf_fail(p, -EINVAL, "line longer than %d bytes", num - 2);
+		return NULL;
+	}
+	if (memchr(p->buf, '\0', len)) {
+		conf_fail(p, -EINVAL, "NUL byte in the line");
+		return NULL;
+	}
+	memcpy(str, p->buf, (size_t)n + 1);
+	conf_header(p, str);
+	return p->rc ? NULL : str;
+}
+
 static int conf_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct conf_parse *p = user;
 	struct conf *cfg = p->cfg;
-	struct conf_export *cur;
 
+	/* inih continues the value of a named key only (prev_name). */
+	p->named = *name != '\0';
 	if (p->rc)
 		return 0;
-	/* Debian's inih does not announce new sections: notice them here. */
-	if (p->header_line || strcmp(section, p->section)) {
-		int key_line = p->line;
-
-		snprintf(p->section, sizeof(p->section), "%s", section);
-		p->line = p->header_line ? p->header_line : p->line;
-		p->header_line = 0;
-		cur = cfg->nexports ? &cfg->exports[cfg->nexports - 1] : NULL;
-		if (!conf_check_export(p, cur))
-			return 0;
-		if (!strncmp(section, CONF_EXPORT_PREFIX, strlen(CONF_EXPORT_PREFIX))) {
-			if (!conf_add_export(p, section + strlen(CONF_EXPORT_PREFIX)))
-				return 0;
-		} else if (strcmp(section, "sealmrd")) {
-			return conf_fail(p, -EINVAL,
-					 "unknown section [%s]: want [sealmrd] or [export NAME]",
-					 section);
-		}
-		p->line = key_line;
-	}
-	cur = cfg->nexports ? &cfg->exports[cfg->nexports - 1] : NULL;
-	if (!strcmp(section, "sealmrd"))
+	switch (p->in) {
+	case CONF_IN_SEALMRD:
 		return conf_daemon_key(p, name, value);
-	if (cur && !strncmp(section, CONF_EXPORT_PREFIX, strlen(CONF_EXPORT_PREFIX)))
-		return conf_export_key(p, cur, name, value);
-	return conf_fail(p, -EINVAL, "key '%s' outside a section", name);
+	case CONF_IN_EXPORT:
+		return conf_export_key(p, &cfg->exports[cfg->nexports - 1], name, value);
+	default:
+		return conf_fail(p, -EINVAL, "key '%s' outside a section", name);
+	}
 }
 
 static int conf_defaults(struct conf *cfg, const char *file)
@@ -402,9 +494,11 @@ int conf_new(const char *file, struct conf **out, char *err, size_t errlen)
 	}
 	rc = ini_parse_stream(conf_reader, &p, conf_handler, &p);
 	fclose(p.fp);
-	if (rc == 0 && p.rc == 0 && cfg->nexports)
+	free(p.buf);
+	if (rc == 0 && p.in == CONF_IN_EXPORT)
 		conf_check_export(&p, &cfg->exports[cfg->nexports - 1]);
-	if (p.rc) {
+	/* inih goes on after a line it cannot read: the first error is the one to report. */
+	if (p.rc && (rc <= 0 || rc >= p.rc_read)) {
 		rc = p.rc;
 		goto err_free;
 	}

@@ -36,6 +36,14 @@ refused missing-path 13 "\[export b\] needs path = /FILE" "$good
 
 [export b]
 size = 4M"
+# inih keeps 200 bytes of a line: a longer one was cut in two (the rest
+# parsed as a line of its own, or a path silently shortened).
+refused long-line 7 "line longer than 198 bytes" "[export a]
+path = /$(printf 'a%.0s' $(seq 250))
+size = 4M"
+refused empty-export 13 "\[export b\] needs path = /FILE" "$good
+
+[export b]"
 refused missing-size 13 "\[export b\] needs size = BYTES" "$good
 
 [export b]
