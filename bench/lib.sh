@@ -1,4 +1,4 @@
-# bench/lib.sh: what bench/run and bench/qps share, sourced in the VM.
+# bench/lib.sh: the pieces bench/run uses, sourced in the VM.
 # They set: B (the build), log (where each tool's output goes), secs (seconds
 # per run), addr port dev gid (the daemon's address and perftest's device),
 # ptport (perftest's next port), dpid (the daemon's pid, empty if none).
@@ -53,10 +53,11 @@ sealmr_bench() { # sealmr_bench NAME EXPORT ARGS... -> JSON line
 # perftest_bw TOOL SIZE NAME [EXTRA...] -> R = MB/s: the "#bytes ... BW
 # average[MB/sec]" line's fourth column. Each pair on a port of its own (a
 # server that outlived its client holds the last one); the figure comes back
-# in R, not through a subshell.
+# in R, not through a subshell. PT_SRV: arguments for the server alone (its
+# memory: the two sides must not map one file, or they share one buffer).
 perftest_bw() {
 	local tool=$1 size=$2 name=$3 p=$((ptport++)); shift 3
 	local a="$tool -d $dev -x $gid -p $p -s $size -D $secs -F $*"
-	pair "$name" $((secs + 40)) "Waiting for client" "$a" "$a $addr"
+	pair "$name" $((secs + 40)) "Waiting for client" "$a ${PT_SRV:-}" "$a $addr"
 	R=$(awk -v s=$size '$1 == s { print $4; exit }' "$log/$name.cli")
 }

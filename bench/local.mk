@@ -3,8 +3,14 @@
 # bench/results/latest/ of the source tree. bench/rpma-bench is built when
 # configure finds librpma, bench/fio/sealmr-fio.so when it is given the fio
 # source (--with-fio-src=DIR, bench/fio/get-fio-src).
-EXTRA_DIST += bench/README.md bench/run bench/lib.sh bench/qps bench/ratios.awk bench/run-report bench/plot.gp bench/fio/get-fio-src bench/fio/sealmr-fio.c \
+EXTRA_DIST += bench/README.md bench/run bench/lib.sh bench/stats.awk bench/run-report bench/plot.gp bench/fio/get-fio-src bench/fio/sealmr-fio.c \
 	bench/rpma-bench.c examples/fio/sealmr.fio
+
+# What an ODP registration of a grant's size costs (bench/run's grant limit).
+noinst_PROGRAMS += bench/regtime
+bench_regtime_SOURCES = bench/regtime.c
+bench_regtime_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS)
+bench_regtime_LDADD = $(IBVERBS_LIBS)
 
 if HAVE_LIBRPMA
 noinst_PROGRAMS += bench/rpma-bench

@@ -61,6 +61,7 @@ struct bench {
 	unsigned inflight;
 	unsigned *free_slots, nfree;
 	double *posted_at;
+	uint64_t *posted_off;
 	uint64_t *lat_ns, *first_ns;
 	size_t nlat, cap, nfirst, cap_first;
 	uint64_t ops, bytes;
@@ -114,6 +115,7 @@ static int bench_post(struct bench *b)
 		if (rc)
 			return rc;
 		b->posted_at[slot] = t;
+		b->posted_off[slot] = off;
 		b->nfree--;
 		b->inflight++;
 		b->next_pos++;
@@ -146,6 +148,11 @@ static int bench_reap(struct bench *b, struct sealmr_completion *comp, int n, do
 		b->free_slots[b->nfree++] = slot;
 		b->inflight--;
 		rc = comp[i].status;
+		/* A durable write counts once its commit returned. */
+		if (!rc && b->sh->o->flush) {
+			rc = sealmr_flush(b->g, b->posted_off[slot], b->sh->size);
+			now = cli_now();
+		}
 		if (!rc)
 			rc = bench_push(&b->lat_ns, &b->nlat, &b->cap,
 					(uint64_t)((now - b->posted_at[slot]) * 1e9));
@@ -283,7 +290,8 @@ static int bench_setup(struct bench *b)
 	b->mem = aligned_alloc(4096, (len + 4095) / 4096 * 4096);
 	b->free_slots = calloc(sh->depth, sizeof(*b->free_slots));
 	b->posted_at = calloc(sh->depth, sizeof(*b->posted_at));
-	if (!b->mem || !b->free_slots || !b->posted_at)
+	b->posted_off = calloc(sh->depth, sizeof(*b->posted_off));
+	if (!b->mem || !b->free_slots || !b->posted_at || !b->posted_off)
 		return cli_fail_msg(b->cmd, CLI_IO, "out of memory for %u x %" PRIu64 " bytes",
 				    sh->depth, sh->size);
 	for (size_t i = 0; i < len; i++)
@@ -317,6 +325,7 @@ static void bench_cleanup(struct bench *b)
 	free(b->mem);
 	free(b->free_slots);
 	free(b->posted_at);
+	free(b->posted_off);
 	free(b->lat_ns);
 	free(b->first_ns);
 }
@@ -395,6 +404,7 @@ static void bench_json(const struct bench_shared *sh, const struct bench_stats *
 	ADD("qps", json_object_new_int64(sh->o->qps ? sh->o->qps : SEALMR_DEFAULT_QPS));
 	ADD("clients", json_object_new_int64(sh->clients));
 	ADD("wait", json_object_new_string(sh->o->poll ? "poll" : "sleep"));
+	ADD("flush", json_object_new_string(sh->o->flush ? "commit" : "none"));
 	ADD("ops", json_object_new_uint64(st->ops));
 	ADD("bytes", json_object_new_uint64(st->bytes));
 	ADD("seconds", json_object_new_double(st->secs));
@@ -446,6 +456,9 @@ static int bench_check(const char *cmd, const struct cli_opts *o, struct bench_s
 		sh->op = BENCH_GRANT;
 	else
 		return cli_fail_msg(cmd, CLI_USAGE, "--op is read or write (or grant), not '%s'", o->op);
+	if (o->flush && sh->op != BENCH_WRITE)
+		return cli_fail_msg(cmd, CLI_USAGE, "--flush makes writes durable: it goes with "
+				    "--op write, not --op %s", o->op);
 	sh->size = o->size;
 	sh->depth = o->lat ? 1 : o->depth;
 	sh->clients = o->clients ? o->clients : 1;

@@ -40,6 +40,7 @@ struct cli_opts {
 	uint64_t span;     /* bytes of the export cycled over; 0: all */
 	bool poll;         /* busy-poll for completions instead of sleeping */
 	unsigned qps;      /* data QPs of the session; 0: the library's default */
+	bool flush;        /* write: each op made durable (sealmr_flush) before it counts */
 	double seconds;
 	unsigned given; /* the options on the command line, 1u << index in sealmr.c's table */
 };

@@ -28,7 +28,7 @@ static void usage(FILE *fp)
 "                                             read LENGTH bytes (default: to the end of\n"
 "                                             the export) into LOCALFILE or stdout\n"
 "  bench HOST[:PORT]/EXPORT [--op read|write|grant] [--size BYTES] [--depth N|--lat]\n"
-"        [--clients N] [--span BYTES] [--time SECONDS] [--poll] [--qps N]\n"
+"        [--clients N] [--span BYTES] [--time SECONDS] [--poll] [--qps N] [--flush commit]\n"
 "                                             async one-sided READs or WRITEs kept at\n"
 "                                             depth N over the whole export; grant:\n"
 "                                             open and close grants of BYTES\n"
@@ -48,6 +48,8 @@ static void usage(FILE *fp)
 "                       perftest and librpma do, instead of sleeping in sealmr_wait\n"
 "      --qps N          put, get, bench: data queue pairs of the session, 1 to 16\n"
 "                       (default 2); transfers of 128 KiB and more stripe over them\n"
+"      --flush commit   bench --op write: each write made durable before it counts\n"
+"                       (sealmr_flush of its range: the daemon's commit)\n"
 "  -h, --help           this help\n"
 "  -V, --version        the version\n"
 "\n"
@@ -66,7 +68,7 @@ static void usage(FILE *fp)
 }
 
 enum { OPT_OP = 256, OPT_SIZE, OPT_DEPTH, OPT_TIME, OPT_LAT, OPT_CLIENTS, OPT_SPAN, OPT_POLL,
-       OPT_QPS };
+       OPT_QPS, OPT_FLUSH };
 
 /* Every option, once; each command says which of them it takes (by index). */
 static const struct option longopts[] = {
@@ -82,6 +84,7 @@ static const struct option longopts[] = {
 	{ "span", required_argument, NULL, OPT_SPAN },
 	{ "poll", no_argument, NULL, OPT_POLL },
 	{ "qps", required_argument, NULL, OPT_QPS },
+	{ "flush", required_argument, NULL, OPT_FLUSH },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -151,6 +154,14 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 				return cli_fail_msg("--qps", CLI_USAGE, "'%s' is not a count from 1 to 16",
 						    optarg);
 			o->qps = (unsigned)v;
+			break;
+		case OPT_FLUSH:
+			/* Native RDMA FLUSH needs rdma-core >= 45, which this build
+			 * may not have: commit is the one way offered here. */
+			if (strcmp(optarg, "commit"))
+				return cli_fail_msg("--flush", CLI_USAGE, "'%s' is not a flush method "
+						    "this sealmr offers (commit)", optarg);
+			o->flush = true;
 			break;
 		case OPT_CLIENTS:
 			if (cli_parse_count(optarg, 1, 1024, &v))

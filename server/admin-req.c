@@ -233,6 +233,11 @@ static json_object *admin_req_stats(const struct admin_req_ctx *ctx, json_object
 	admin_req_u64(o, "seals", st->seals);
 	admin_req_u64(o, "small_writes", st->small_writes);
 	admin_req_u64(o, "small_reads", st->small_reads);
+	admin_req_u64(o, "open_ns_checks", st->open_ns_checks);
+	admin_req_u64(o, "open_ns_register", st->open_ns_register);
+	admin_req_u64(o, "open_ns_reply", st->open_ns_reply);
+	admin_req_u64(o, "closes", st->closes);
+	admin_req_u64(o, "close_ns_deregister", st->close_ns_deregister);
 	admin_req_u64(o, "current_connections", srv->nconns);
 	admin_req_u64(o, "current_grants", grants);
 	admin_req_u64(o, "current_seals", seals);

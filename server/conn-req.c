@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "log.h"
 #include "server.h"
+#include "util.h"
 
 static void conn_on_list(struct conn *c, const struct proto_msg *req)
 {
@@ -76,6 +77,7 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 	struct proto_msg m = { .hdr = { .type = PROTO_GRANT, .req_id = id } };
 	struct server *srv = c->srv;
 	struct export *exp = conn_export(c, id, o->export);
+	uint64_t t0 = util_now_ns(), t1, t2;
 	struct grant *g;
 	char err[512];
 	bool sealed;
@@ -103,8 +105,10 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 	}
 	if (!sealed)
 		srv->stats.seals++;
+	t1 = util_now_ns();
 	rc = grant_new(c->pd, exp, ++srv->next_grant_id, o->offset, o->length,
 		       o->access | PROTO_ACCESS_READ, &g, err, sizeof(err));
+	t2 = util_now_ns();
 	if (rc) {
 		export_release(exp);
 		conn_error(c, id, -rc, "%s", err);
@@ -119,12 +123,16 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 		 (unsigned long long)g->length, (g->access & PROTO_ACCESS_WRITE) ? "rw" : "ro",
 		 g->mr->rkey);
 	conn_send(c, &m);
+	srv->stats.open_ns_checks += t1 - t0;
+	srv->stats.open_ns_register += t2 - t1;
+	srv->stats.open_ns_reply += util_now_ns() - t2;
 }
 
 static void conn_on_close(struct conn *c, const struct proto_msg *req)
 {
 	struct proto_msg m = { .hdr = { .type = PROTO_CLOSE_RESP, .req_id = req->hdr.req_id } };
 	struct grant *g = conn_find_grant(c, req->u.close_req.grant_id);
+	uint64_t t0 = util_now_ns();
 
 	if (!g) {
 		conn_error(c, req->hdr.req_id, EBADF, "no grant %llu on this connection",
@@ -133,6 +141,8 @@ static void conn_on_close(struct conn *c, const struct proto_msg *req)
 	}
 	m.u.close_req.grant_id = g->id;
 	conn_drop_grant(c, g);
+	c->srv->stats.close_ns_deregister += util_now_ns() - t0;
+	c->srv->stats.closes++;
 	conn_send(c, &m);
 }
 

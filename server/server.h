@@ -28,6 +28,13 @@ struct server_stats {
 	uint64_t seals;
 	uint64_t small_writes; /* WRITE_SMALL_REQs served */
 	uint64_t small_reads;  /* READ_SMALL_REQs served */
+	/* Where an open and a close spend the daemon's time (ns, summed over
+	 * `grants` opens and `closes` closes): bench/run's grant timeline. */
+	uint64_t open_ns_checks;   /* request to the export held: checks, seal */
+	uint64_t open_ns_register; /* grant_new: ibv_reg_mr */
+	uint64_t open_ns_reply;    /* the GRANT built and posted */
+	uint64_t closes;
+	uint64_t close_ns_deregister; /* grant_delete: ibv_dereg_mr */
 };
 
 struct server {
