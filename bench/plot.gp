@@ -46,10 +46,15 @@ set xlabel ""
 set ylabel "ratio (latency: lower is better)"
 set xtics rotate by -40 font ",8" nomirror
 set bmargin 12
+set rmargin 12
 label(a, b, c, d) = sprintf("%s %s %s / %s", a, b, c, d)
 plot dir."/ratios.csv" every ::1 using 0:5:6:7:xticlabels(label(strcol(1), strcol(2), strcol(3), strcol(4))) \
 	with yerrorbars pointtype 7 title "median, interval", \
      1 with lines dashtype 2 title "parity"
+
+set offsets 0, 0, 0, 0
+set bmargin
+set xtics norotate font ",10" mirror
 
 # The full run's series (a --quick run has none: run-report says full=0).
 if (!exists("full")) full = 1
