@@ -10,7 +10,7 @@ EXTRA_DIST += bench/README.md bench/run bench/lib.sh bench/stats.awk bench/run-r
 noinst_PROGRAMS += bench/regtime
 bench_regtime_SOURCES = bench/regtime.c
 bench_regtime_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS)
-bench_regtime_LDADD = $(IBVERBS_LIBS)
+bench_regtime_LDADD = common/libcommon.la $(IBVERBS_LIBS)
 
 if HAVE_LIBRPMA
 noinst_PROGRAMS += bench/rpma-bench
