@@ -151,7 +151,8 @@ static int bench_reap(struct bench *b, struct sealmr_completion *comp, int n, do
 		rc = comp[i].status;
 		/* A durable write counts once its commit returned. */
 		if (!rc && b->sh->o->flush) {
-			rc = sealmr_flush(b->g, b->posted_off[slot], b->sh->size);
+			rc = sealmr_flush_with(b->g, b->posted_off[slot], b->sh->size,
+					       b->sh->o->flush_method);
 			now = cli_now();
 		}
 		if (!rc)
@@ -410,7 +411,7 @@ static void bench_json(const struct bench_shared *sh, const struct bench_stats *
 	ADD("qps", json_object_new_int64(sh->o->qps ? sh->o->qps : SEALMR_DEFAULT_QPS));
 	ADD("clients", json_object_new_int64(sh->clients));
 	ADD("wait", json_object_new_string(sh->o->poll ? "poll" : "sleep"));
-	ADD("flush", json_object_new_string(sh->o->flush ? "commit" : "none"));
+	ADD("flush", json_object_new_string(!sh->o->flush ? "none" : cli_flush_name(sh->o->flush_method)));
 	ADD("ops", json_object_new_uint64(st->ops));
 	ADD("bytes", json_object_new_uint64(st->bytes));
 	ADD("seconds", json_object_new_double(st->secs));

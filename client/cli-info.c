@@ -116,6 +116,8 @@ static void cli_stat_print(const struct cli_opts *o, const struct sealmr_stat *s
 		json_object_object_add(x, "grants", json_object_new_int64(st->grants));
 		json_object_object_add(x, "sealed", json_object_new_boolean(st->sealed != 0));
 		json_object_object_add(x, "commits", json_object_new_uint64(st->commits));
+		json_object_object_add(x, "flush",
+				       json_object_new_string(cli_flush_methods(st->flush_methods)));
 		cli_print_json(x);
 		return;
 	}
@@ -130,6 +132,7 @@ static void cli_stat_print(const struct cli_opts *o, const struct sealmr_stat *s
 	printf("grants:       %u\n", st->grants);
 	printf("sealed:       %s\n", st->sealed ? "yes" : "no");
 	printf("commits:      %" PRIu64 "\n", st->commits);
+	printf("flush:        %s\n", cli_flush_methods(st->flush_methods));
 }
 
 int cli_stat(const struct cli_opts *o, int argc, char **argv)

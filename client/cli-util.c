@@ -286,3 +286,15 @@ void cli_progress_end(struct cli_progress *p)
 	if (p->shown)
 		fputs("\r\033[K", stderr);
 }
+
+const char *cli_flush_name(unsigned method)
+{
+	return method == SEALMR_FLUSH_RDMA_FLUSH ? "native"
+	       : method == SEALMR_FLUSH_COMMIT	 ? "commit"
+						 : "auto";
+}
+
+const char *cli_flush_methods(unsigned methods)
+{
+	return (methods & SEALMR_FLUSH_RDMA_FLUSH) ? "commit native" : "commit";
+}

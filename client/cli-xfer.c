@@ -77,6 +77,11 @@ static int cli_put_data(struct cli_session *s, const struct cli_opts *o, struct 
 	uint64_t done = 0;
 	int rc;
 
+	/* A flush of nothing judges the method: refused before a byte is
+	 * written, not after all of them. */
+	rc = sealmr_flush_with(g, base, 0, o->flush_method);
+	if (rc)
+		return cli_fail(s, CLI_PHASE_DATA, rc);
 	cli_progress_start(&p, o, "put", size);
 	while (done < size) {
 		size_t n = size - done < CLI_PIECE ? (size_t)(size - done) : CLI_PIECE;
@@ -96,7 +101,7 @@ static int cli_put_data(struct cli_session *s, const struct cli_opts *o, struct 
 		cli_progress_update(&p, done);
 	}
 	cli_progress_end(&p);
-	rc = sealmr_flush(g, base, size);
+	rc = sealmr_flush_with(g, base, size, o->flush_method);
 	return rc ? cli_fail(s, CLI_PHASE_DATA, rc) : 0;
 }
 

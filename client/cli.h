@@ -40,7 +40,8 @@ struct cli_opts {
 	uint64_t span;     /* bytes of the export cycled over; 0: all */
 	bool poll;         /* busy-poll for completions instead of sleeping */
 	unsigned qps;      /* data QPs of the session; 0: the library's default */
-	bool flush;        /* write: each op made durable (sealmr_flush) before it counts */
+	bool flush;        /* bench write: each op made durable before it counts */
+	unsigned flush_method; /* put, bench: sealmr_flush_with's method; 0: auto */
 	double seconds;
 	unsigned given; /* the options on the command line, 1u << index in sealmr.c's table */
 };
@@ -66,6 +67,10 @@ struct cli_session {
 extern const char *cli_prog;
 
 int cli_parse_size(const char *s, uint64_t *out);
+/* "native", "commit" or "auto" (0): sealmr_flush_with's methods. */
+const char *cli_flush_name(unsigned method);
+/* "commit native": the enum sealmr_flush_method bits offered. */
+const char *cli_flush_methods(unsigned methods);
 /* A decimal count in min..max; sizes' suffixes are refused. */
 int cli_parse_count(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Returns 0, or prints why to stderr and returns CLI_USAGE. */

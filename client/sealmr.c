@@ -21,14 +21,15 @@ static void usage(FILE *fp)
 "  ls    HOST[:PORT]                          the exports this client may open\n"
 "  stat  HOST[:PORT]/EXPORT                   one export: path, size, access, mode,\n"
 "                                             registration, persistence, grants, seal\n"
-"  put   LOCALFILE HOST[:PORT]/EXPORT[@OFFSET]\n"
+"  put   LOCALFILE HOST[:PORT]/EXPORT[@OFFSET] [--flush native|commit|auto]\n"
 "                                             write the file at OFFSET (default 0) and\n"
 "                                             make it durable\n"
 "  get   HOST[:PORT]/EXPORT[@OFFSET[+LENGTH]] LOCALFILE|-\n"
 "                                             read LENGTH bytes (default: to the end of\n"
 "                                             the export) into LOCALFILE or stdout\n"
 "  bench HOST[:PORT]/EXPORT [--op read|write|grant] [--size BYTES] [--depth N|--lat]\n"
-"        [--clients N] [--span BYTES] [--time SECONDS] [--poll] [--qps N] [--flush commit]\n"
+"        [--clients N] [--span BYTES] [--time SECONDS] [--poll] [--qps N]\n"
+"        [--flush native|commit|auto]\n"
 "                                             async one-sided READs or WRITEs kept at\n"
 "                                             depth N over the whole export; grant:\n"
 "                                             open and close grants of BYTES\n"
@@ -48,8 +49,12 @@ static void usage(FILE *fp)
 "                       perftest and librpma do, instead of sleeping in sealmr_wait\n"
 "      --qps N          put, get, bench: data queue pairs of the session, 1 to 16\n"
 "                       (default 2); transfers of 128 KiB and more stripe over them\n"
-"      --flush commit   bench --op write: each write made durable before it counts\n"
-"                       (sealmr_flush of its range: the daemon's commit)\n"
+"      --flush native|commit|auto\n"
+"                       put: how the bytes are made durable; bench --op write:\n"
+"                       each write made durable so before it counts. native: an\n"
+"                       RDMA FLUSH (no daemon CPU; refused where the grant does not\n"
+"                       offer it), commit: the daemon's, auto (put's default):\n"
+"                       native where offered (stat's flush line), else commit\n"
 "  -h, --help           this help\n"
 "  -V, --version        the version\n"
 "\n"
@@ -156,11 +161,13 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 			o->qps = (unsigned)v;
 			break;
 		case OPT_FLUSH:
-			/* Native RDMA FLUSH needs rdma-core >= 45, which this build
-			 * may not have: commit is the one way offered here. */
-			if (strcmp(optarg, "commit"))
-				return cli_fail_msg("--flush", CLI_USAGE, "'%s' is not a flush method "
-						    "this sealmr offers (commit)", optarg);
+			if (!strcmp(optarg, "commit"))
+				o->flush_method = SEALMR_FLUSH_COMMIT;
+			else if (!strcmp(optarg, "native"))
+				o->flush_method = SEALMR_FLUSH_RDMA_FLUSH;
+			else if (strcmp(optarg, "auto"))
+				return cli_fail_msg("--flush", CLI_USAGE, "'%s' is not a flush method: "
+						    "native, commit or auto", optarg);
 			o->flush = true;
 			break;
 		case OPT_CLIENTS:
@@ -202,7 +209,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "ls", cli_ls, OPTS_COMMON | opt_bit("json") },
 		{ "stat", cli_stat, OPTS_COMMON | opt_bit("json") },
-		{ "put", cli_put, OPTS_COMMON | opt_bit("qps") },
+		{ "put", cli_put, OPTS_COMMON | opt_bit("qps") | opt_bit("flush") },
 		{ "get", cli_get, OPTS_COMMON | opt_bit("qps") },
 		{ "bench", cli_bench, ~0u },
 	};

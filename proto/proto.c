@@ -26,6 +26,7 @@
 #define PROTO_COMMIT_WIRE (3 * 8)
 #define PROTO_STAT_REQ_WIRE PROTO_NAME_MAX
 #define PROTO_STAT_RESP_WIRE (PROTO_NAME_MAX + PROTO_PATH_MAX + 8 + 6 * 4 + 8)
+#define PROTO_STAT_RESP_V4_WIRE (PROTO_STAT_RESP_WIRE + 4) /* adds flush */
 #define PROTO_REVOKE_WIRE (8 + 4 + PROTO_TEXT_MAX)
 #define PROTO_ERROR_WIRE (4 + PROTO_TEXT_MAX)
 #define PROTO_LIST_RESP_MAX_WIRE (PROTO_LIST_RESP_WIRE + PROTO_LIST_MAX * PROTO_EXPORT_INFO_WIRE)
@@ -37,8 +38,8 @@
  * The numbers PROTOCOL.md gives for version 1. A constant of proto.h that
  * moves under them changes the wire: fix the spec and bump the version.
  */
-_Static_assert(PROTO_VERSION == 3 && PROTO_VERSION_MIN == 1,
-	       "the tables below are versions 1 to 3 (3 changes no message)");
+_Static_assert(PROTO_VERSION == 4 && PROTO_VERSION_MIN == 1,
+	       "the tables below are versions 1 to 4 (3 changes no message)");
 _Static_assert(PROTO_MAGIC == 0x524d4c53u, "magic: the bytes SLMR");
 _Static_assert(PROTO_MSG_MAX == 4096, "receive buffers: 4096 bytes");
 _Static_assert(PROTO_HDR_SIZE == 16, "header: 16 bytes");
@@ -52,6 +53,7 @@ _Static_assert(PROTO_HDR_SIZE + PROTO_SMALL_WIRE + PROTO_SMALL_MAX == PROTO_MSG_
 	       "a full WRITE_SMALL_REQ or READ_SMALL_RESP fills a receive buffer");
 _Static_assert(PROTO_STAT_REQ_WIRE == 64, "STAT_REQ body: 64 bytes");
 _Static_assert(PROTO_STAT_RESP_WIRE == 360, "STAT_RESP body: 360 bytes");
+_Static_assert(PROTO_STAT_RESP_V4_WIRE == 364, "STAT_RESP body: 364 bytes in version 4");
 _Static_assert(PROTO_REVOKE_WIRE == 268, "REVOKE body: 268 bytes");
 _Static_assert(PROTO_ERROR_WIRE == 260, "ERROR body: 260 bytes");
 _Static_assert(PROTO_LIST_MAX == 32, "LIST_RESP: at most 32 entries");
@@ -59,7 +61,7 @@ _Static_assert(PROTO_LIST_MAX == 32, "LIST_RESP: at most 32 entries");
 _Static_assert(PROTO_CONN_PRIV_V3_SIZE <= 56, "private data too large");
 _Static_assert(PROTO_CONN_PRIV_V3_SIZE == 40, "version 3 private data: 40 bytes");
 _Static_assert(PROTO_HDR_SIZE + PROTO_LIST_RESP_MAX_WIRE <= PROTO_MSG_MAX, "LIST_RESP too large");
-_Static_assert(PROTO_HDR_SIZE + PROTO_STAT_RESP_WIRE <= PROTO_MSG_MAX, "STAT_RESP too large");
+_Static_assert(PROTO_HDR_SIZE + PROTO_STAT_RESP_V4_WIRE <= PROTO_MSG_MAX, "STAT_RESP too large");
 _Static_assert(PROTO_MSG_MAX <= UINT16_MAX, "type sizes are kept in 16 bits");
 
 static void proto_put_le16(unsigned char *p, uint16_t v)
@@ -213,7 +215,8 @@ static void proto_rd_str(struct proto_rd *r, char *dst, size_t field)
 
 /*
  * What the codec knows of each type: its name, the first version that has
- * it, and its body's fixed part (GRANT's grows in version 2; LIST_RESP is
+ * it, and its body's fixed part (GRANT's grows in version 2, STAT_RESP's
+ * in version 4; LIST_RESP is
  * followed by count entries, WRITE_SMALL_REQ and READ_SMALL_RESP by length
  * bytes of data).
  */
@@ -267,6 +270,8 @@ static size_t proto_body_size(const struct proto_type_info *t, uint16_t version,
 		return t->body + (size_t)n * PROTO_EXPORT_INFO_WIRE;
 	if (t->type == PROTO_GRANT && version >= 2)
 		return PROTO_GRANT_V2_WIRE;
+	if (t->type == PROTO_STAT_RESP && version >= 4)
+		return PROTO_STAT_RESP_V4_WIRE;
 	if (proto_small_has_data(t->type))
 		return t->body + (size_t)n;
 	return t->body;
@@ -313,12 +318,17 @@ static bool proto_list_resp_ok(const struct proto_list_resp *r)
 	return true;
 }
 
+/* COMMIT is the flush every daemon offers; RDMA FLUSH is an extra. */
+static bool proto_flush_ok(uint32_t flush)
+{
+	return (flush & PROTO_FLUSH_COMMIT) &&
+	       !(flush & ~(uint32_t)(PROTO_FLUSH_COMMIT | PROTO_FLUSH_RDMA_FLUSH));
+}
+
 static bool proto_grant_ok(const struct proto_grant *g, uint16_t version)
 {
-	/* COMMIT is the flush every daemon offers; RDMA FLUSH is an extra. */
 	return proto_access_ok(g->access) && proto_persist_ok(g->persist) &&
-	       (g->flush & PROTO_FLUSH_COMMIT) &&
-	       !(g->flush & ~(uint32_t)(PROTO_FLUSH_COMMIT | PROTO_FLUSH_RDMA_FLUSH)) &&
+	       proto_flush_ok(g->flush) &&
 	       (version < 2 || g->place == PROTO_PLACE_EXACT || g->place == PROTO_PLACE_PAGE);
 }
 
@@ -327,11 +337,12 @@ static bool proto_small_ok(const struct proto_small *s)
 	return s->length >= 1 && s->length <= PROTO_SMALL_MAX && s->flags == 0;
 }
 
-static bool proto_stat_resp_ok(const struct proto_stat_resp *s)
+static bool proto_stat_resp_ok(const struct proto_stat_resp *s, uint16_t version)
 {
 	return PROTO_STR_OK(s->name) && PROTO_STR_OK(s->path) && proto_access_ok(s->access) &&
 	       proto_mode_ok(s->mode) && (s->reg == PROTO_REG_ODP || s->reg == PROTO_REG_PINNED) &&
-	       proto_persist_ok(s->persist) && s->sealed <= 1;
+	       proto_persist_ok(s->persist) && s->sealed <= 1 &&
+	       (version < 4 || proto_flush_ok(s->flush));
 }
 
 /*
@@ -361,7 +372,7 @@ static bool proto_msg_ok(const struct proto_msg *m, uint16_t version)
 	case PROTO_STAT_REQ:
 		return PROTO_STR_OK(m->u.stat_req.export);
 	case PROTO_STAT_RESP:
-		return proto_stat_resp_ok(&m->u.stat_resp);
+		return proto_stat_resp_ok(&m->u.stat_resp, version);
 	case PROTO_REVOKE:
 		/* Unsolicited: a req_id would make it a reply to something. */
 		return m->hdr.req_id == 0 && m->u.revoke.reason >= PROTO_REVOKE_ADMIN &&
@@ -418,7 +429,8 @@ static void proto_enc_small(struct proto_wr *w, const struct proto_small *s, uin
 		memcpy(at, s->data, s->length);
 }
 
-static void proto_enc_stat_resp(struct proto_wr *w, const struct proto_stat_resp *s)
+static void proto_enc_stat_resp(struct proto_wr *w, const struct proto_stat_resp *s,
+				uint16_t version)
 {
 	proto_wr_str(w, s->name, sizeof(s->name));
 	proto_wr_str(w, s->path, sizeof(s->path));
@@ -430,6 +442,8 @@ static void proto_enc_stat_resp(struct proto_wr *w, const struct proto_stat_resp
 	proto_wr_u32(w, s->grants);
 	proto_wr_u32(w, s->sealed);
 	proto_wr_u64(w, s->commits);
+	if (version >= 4)
+		proto_wr_u32(w, s->flush);
 }
 
 static void proto_enc_body(struct proto_wr *w, const struct proto_msg *m, uint16_t version)
@@ -473,7 +487,7 @@ static void proto_enc_body(struct proto_wr *w, const struct proto_msg *m, uint16
 		proto_wr_str(w, m->u.stat_req.export, sizeof(m->u.stat_req.export));
 		break;
 	case PROTO_STAT_RESP:
-		proto_enc_stat_resp(w, &m->u.stat_resp);
+		proto_enc_stat_resp(w, &m->u.stat_resp, version);
 		break;
 	case PROTO_REVOKE:
 		proto_wr_u64(w, m->u.revoke.grant_id);
@@ -566,7 +580,7 @@ static void proto_dec_small(struct proto_rd *r, struct proto_small *s, uint16_t 
 		memcpy(s->data, at, s->length);
 }
 
-static void proto_dec_stat_resp(struct proto_rd *r, struct proto_stat_resp *s)
+static void proto_dec_stat_resp(struct proto_rd *r, struct proto_stat_resp *s, uint16_t version)
 {
 	proto_rd_str(r, s->name, sizeof(s->name));
 	proto_rd_str(r, s->path, sizeof(s->path));
@@ -578,6 +592,8 @@ static void proto_dec_stat_resp(struct proto_rd *r, struct proto_stat_resp *s)
 	s->grants = proto_rd_u32(r);
 	s->sealed = proto_rd_u32(r);
 	s->commits = proto_rd_u64(r);
+	/* Before version 4 the commit was the only flush there was. */
+	s->flush = version >= 4 ? proto_rd_u32(r) : PROTO_FLUSH_COMMIT;
 }
 
 static void proto_dec_body(struct proto_rd *r, struct proto_msg *m)
@@ -621,7 +637,7 @@ static void proto_dec_body(struct proto_rd *r, struct proto_msg *m)
 		proto_rd_str(r, m->u.stat_req.export, sizeof(m->u.stat_req.export));
 		break;
 	case PROTO_STAT_RESP:
-		proto_dec_stat_resp(r, &m->u.stat_resp);
+		proto_dec_stat_resp(r, &m->u.stat_resp, m->hdr.version);
 		break;
 	case PROTO_REVOKE:
 		m->u.revoke.grant_id = proto_rd_u64(r);

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #define PROTO_MAGIC 0x524d4c53u /* "SLMR" as little-endian bytes */
-#define PROTO_VERSION 3     /* what this codec speaks by default */
+#define PROTO_VERSION 4     /* what this codec speaks by default */
 #define PROTO_VERSION_MIN 1 /* the oldest it still encodes and decodes */
 #define PROTO_HDR_SIZE 16
 #define PROTO_MSG_MAX 4096      /* largest message, and every RECV buffer */
@@ -184,6 +184,9 @@ struct proto_stat_resp {
 	uint32_t grants;  /* live grants on the export, all clients */
 	uint32_t sealed;  /* 1 while the file is sealed */
 	uint64_t commits;
+	/* v4: enum proto_flush bits a grant of this connection's would get
+	 * (write access); before version 4 decoded as PROTO_FLUSH_COMMIT. */
+	uint32_t flush;
 };
 
 /*

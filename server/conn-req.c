@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "flush.h"
 #include "log.h"
 #include "server.h"
 #include "util.h"
@@ -106,7 +107,7 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 	if (!sealed)
 		srv->stats.seals++;
 	t1 = util_now_ns();
-	rc = grant_new(c->pd, exp, ++srv->next_grant_id, o->offset, o->length,
+	rc = grant_new(c->pd, c->flush_caps, exp, ++srv->next_grant_id, o->offset, o->length,
 		       o->access | PROTO_ACCESS_READ, &g, err, sizeof(err));
 	t2 = util_now_ns();
 	if (rc) {
@@ -191,6 +192,9 @@ static void conn_on_stat(struct conn *c, const struct proto_msg *req)
 	s->grants = exp->grants;
 	s->sealed = exp->seal != NULL;
 	s->commits = exp->commits;
+	s->flush = exp->cfg.writable
+			   ? flush_offer(c->flush_caps, exp, s->reg, PROTO_ACCESS_WRITE)
+			   : PROTO_FLUSH_COMMIT;
 	conn_send(c, &m);
 }
 

@@ -87,6 +87,7 @@ struct conn {
 	uint16_t peer_credits;
 	uint16_t version; /* the protocol version the client connected with */
 	uint32_t place;   /* enum proto_place of its device's ODP regions */
+	unsigned flush_caps; /* enum flush_cap of its device */
 	uint64_t connected_ns;
 	uint64_t token; /* v3: what a data QP joining this session shows */
 	struct conn_data_list data;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "flush.h"
 #include "grant.h"
 #include "util.h"
 #include "log.h"
@@ -22,13 +23,14 @@ static int grant_access_flags(uint32_t access)
 	return flags;
 }
 
+/* *flags loses the flush flag where the region could not have it. */
 static struct ibv_mr *grant_reg(struct ibv_pd *pd, struct export *exp, void *addr,
-				uint64_t len, int flags, char *err, size_t errlen)
+				uint64_t len, int *flags, char *err, size_t errlen)
 {
 	struct ibv_mr *mr;
 	int odp = exp->reg == PROTO_REG_ODP;
 
-	mr = ibv_reg_mr(pd, addr, len, flags | (odp ? IBV_ACCESS_ON_DEMAND : 0));
+	mr = ibv_reg_mr(pd, addr, len, *flags | (odp ? IBV_ACCESS_ON_DEMAND : 0));
 	if (mr)
 		return mr;
 	if (!odp && (errno == EOPNOTSUPP || errno == EFAULT)) {
@@ -38,9 +40,16 @@ static struct ibv_mr *grant_reg(struct ibv_pd *pd, struct export *exp, void *add
 			 "falling back to on-demand paging", exp->cfg.name, addr,
 			 (unsigned long long)len, strerror(errno));
 		exp->reg = PROTO_REG_ODP;
-		mr = ibv_reg_mr(pd, addr, len, flags | IBV_ACCESS_ON_DEMAND);
-		if (mr)
-			return mr;
+		return grant_reg(pd, exp, addr, len, flags, err, errlen);
+	}
+	if ((*flags & flush_access_flag()) && (errno == EINVAL || errno == EOPNOTSUPP)) {
+		/* The device said it flushes; this region says otherwise. The
+		 * commit still makes it durable: the grant offers only that. */
+		LOG_WARN("export '%s': ibv_reg_mr(addr=%p, len=%llu) for RDMA FLUSH: %s; "
+			 "registering without it (flush by commit only)", exp->cfg.name, addr,
+			 (unsigned long long)len, strerror(errno));
+		*flags &= ~flush_access_flag();
+		return grant_reg(pd, exp, addr, len, flags, err, errlen);
 	}
 	int e = errno;
 
@@ -51,10 +60,12 @@ static struct ibv_mr *grant_reg(struct ibv_pd *pd, struct export *exp, void *add
 	return NULL;
 }
 
-int grant_new(struct ibv_pd *pd, struct export *exp, uint64_t id, uint64_t offset,
-	      uint64_t length, uint32_t access, struct grant **out, char *err, size_t errlen)
+int grant_new(struct ibv_pd *pd, unsigned flush_caps, struct export *exp, uint64_t id,
+	      uint64_t offset, uint64_t length, uint32_t access, struct grant **out, char *err,
+	      size_t errlen)
 {
 	struct grant *g = calloc(1, sizeof(*g));
+	int flags = grant_access_flags(access);
 	char *base;
 
 	if (!g) {
@@ -63,7 +74,9 @@ int grant_new(struct ibv_pd *pd, struct export *exp, uint64_t id, uint64_t offse
 	}
 	/* The seal maps the whole export: grant offsets are seal offsets. */
 	base = (char *)seal_addr(exp->seal) + offset;
-	g->mr = grant_reg(pd, exp, base, length, grant_access_flags(access), err, errlen);
+	if (flush_offer(flush_caps, exp, exp->reg, access) & PROTO_FLUSH_RDMA_FLUSH)
+		flags |= flush_access_flag();
+	g->mr = grant_reg(pd, exp, base, length, &flags, err, errlen);
 	if (!g->mr) {
 		int rc = -errno; /* before LOG_ERR can change it */
 
@@ -76,6 +89,9 @@ int grant_new(struct ibv_pd *pd, struct export *exp, uint64_t id, uint64_t offse
 	g->offset = offset;
 	g->length = length;
 	g->access = access;
+	/* What the region got, and how it ended up registered, decide. */
+	g->flush = (flags & flush_access_flag()) ? flush_offer(flush_caps, exp, exp->reg, access)
+						 : PROTO_FLUSH_COMMIT;
 	g->created_ns = util_now_ns();
 	*out = g;
 	return 0;
@@ -106,7 +122,7 @@ void grant_fill_proto(const struct grant *g, uint32_t place, struct proto_grant 
 	out->rkey = g->mr->rkey;
 	out->access = g->access;
 	out->persist = export_proto_persist(g->exp);
-	out->flush = PROTO_FLUSH_COMMIT;
+	out->flush = g->flush;
 	/* Pinned regions go through rxe's ordinary copy, which keeps the offset. */
 	out->place = g->exp->reg == PROTO_REG_ODP ? place : PROTO_PLACE_EXACT;
 }

@@ -21,6 +21,7 @@ struct grant {
 	uint64_t offset; /* in the export */
 	uint64_t length;
 	uint32_t access; /* enum proto_access bits */
+	uint32_t flush;  /* enum proto_flush bits: what its registration allows */
 	struct ibv_mr *mr;
 	uint64_t created_ns;
 };
@@ -28,10 +29,12 @@ TAILQ_HEAD(grant_list, grant);
 
 /*
  * Registers exp's sealed range offset..+length in pd (the export must be
- * held). Returns -errno with a message in err.
+ * held), for a native RDMA FLUSH too where flush_caps (enum flush_cap of
+ * pd's device) and the export allow it. Returns -errno with a message in err.
  */
-int grant_new(struct ibv_pd *pd, struct export *exp, uint64_t id, uint64_t offset,
-	      uint64_t length, uint32_t access, struct grant **out, char *err, size_t errlen);
+int grant_new(struct ibv_pd *pd, unsigned flush_caps, struct export *exp, uint64_t id,
+	      uint64_t offset, uint64_t length, uint32_t access, struct grant **out, char *err,
+	      size_t errlen);
 /* Deregisters (the rkey dies here) and releases the export. NULL is fine. */
 void grant_delete(struct grant **grant);
 

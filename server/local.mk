@@ -5,7 +5,7 @@ sbin_PROGRAMS += server/sealmrd
 server_sealmrd_SOURCES = server/sealmrd.c \
 	server/conf.c server/conf.h \
 	server/export.c server/export.h \
-	server/grant.c server/grant.h server/place.c server/place.h \
+	server/grant.c server/grant.h server/place.c server/place.h server/flush.c server/flush.h \
 	server/conn.c server/conn.h server/conn-req.c server/conn-small.c server/conn-data.c \
 	server/devwatch.c server/devwatch.h \
 	server/admin.c server/admin.h server/admin-req.c server/admin-req.h \

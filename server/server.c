@@ -4,6 +4,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <link.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 
 #include "admin.h"
 #include "devwatch.h"
+#include "flush.h"
 #include "log.h"
 #include "place.h"
 #include "server.h"
@@ -400,6 +403,51 @@ err_delete:
 	return rc;
 }
 
+struct server_libs {
+	char verbs[PATH_MAX];
+	char provider[PATH_MAX];
+};
+
+static int server_find_lib(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct server_libs *l = arg;
+	const char *base = strrchr(info->dlpi_name, '/');
+
+	base = base ? base + 1 : info->dlpi_name;
+	if (!strncmp(base, "libibverbs.so", 13))
+		snprintf(l->verbs, sizeof(l->verbs), "%s", info->dlpi_name);
+	else if (!strncmp(base, "librxe-rdmav", 12))
+		snprintf(l->provider, sizeof(l->provider), "%s", info->dlpi_name);
+	return 0;
+}
+
+/* Which rdma-core serves: with two on a host (configure --with-rdma-core),
+ * the log says whose libibverbs and Soft-RoCE provider were loaded (rdma-core
+ * 44 loads every provider it has, 65 those of the devices there). */
+static void server_log_rdma_core(void)
+{
+	struct server_libs l = { "", "" };
+
+	dl_iterate_phdr(server_find_lib, &l);
+	LOG_INFO("rdma-core: %s, provider %s", l.verbs[0] ? l.verbs : "libibverbs (static?)",
+		 l.provider[0] ? l.provider : "rxe not loaded");
+}
+
+/* Said once a device, like placement: what a durable write costs there. */
+static void server_log_flush(struct ibv_context *verbs)
+{
+	char why[160] = "";
+	unsigned caps = flush_caps_of(verbs, why, sizeof(why));
+
+	if (caps & FLUSH_CAP_ODP)
+		LOG_INFO("%s: native RDMA FLUSH to fs-dax exports: yes (persistent placement, "
+			 "on-demand-paging regions too)", ibv_get_device_name(verbs->device));
+	else
+		LOG_INFO("%s: native RDMA FLUSH to fs-dax exports: %s (%s); writes are made "
+			 "durable by COMMIT", ibv_get_device_name(verbs->device),
+			 caps ? "pinned regions only" : "no", why);
+}
+
 static int server_check_device(struct ibv_context *verbs)
 {
 	struct ibv_device_attr_ex attr = { 0 };
@@ -418,6 +466,7 @@ static int server_check_device(struct ibv_context *verbs)
 	}
 	LOG_INFO("%s: on-demand paging for RC read/write: yes",
 		 ibv_get_device_name(verbs->device));
+	server_log_flush(verbs);
 	if (place_of_odp(verbs) == PROTO_PLACE_PAGE)
 		LOG_NOTICE("%s: puts a packet that starts mid-page at its page's start in an "
 			   "on-demand-paging region: grants say so (page placement), and protocol "
@@ -486,6 +535,7 @@ int server_listen(struct server *srv)
 	rc = server_listen_id(srv);
 	if (rc)
 		return rc;
+	server_log_rdma_core();
 	rc = devwatch_new(srv->base, &srv->devwatch);
 	if (rc)
 		return rc;

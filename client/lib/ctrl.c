@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,8 +402,24 @@ int sealmr_stat(struct sealmr_conn *c, const char *name, struct sealmr_stat *out
 		out->grants = s->grants;
 		out->sealed = s->sealed;
 		out->commits = s->commits;
+		out->flush_methods = ((s->flush & PROTO_FLUSH_COMMIT) ? SEALMR_FLUSH_COMMIT : 0) |
+				     ((s->flush & PROTO_FLUSH_RDMA_FLUSH) ? SEALMR_FLUSH_RDMA_FLUSH : 0);
 	}
 	free(req);
 	sess_run_revoke_cbs(c);
+	return rc;
+}
+
+/* Programs built against 0.1 or 0.2 pass a struct sealmr_stat without
+ * flush_methods (libsealmr.map, SEALMR_0.3). */
+int ctrl_stat_0_1(struct sealmr_conn *c, const char *name, void *out);
+__asm__(".symver ctrl_stat_0_1, sealmr_stat@SEALMR_0.1");
+int ctrl_stat_0_1(struct sealmr_conn *c, const char *name, void *out)
+{
+	struct sealmr_stat st;
+	int rc = sealmr_stat(c, name, &st);
+
+	if (rc == 0)
+		memcpy(out, &st, offsetof(struct sealmr_stat, flush_methods));
 	return rc;
 }

@@ -351,8 +351,11 @@ int sealmr_write(struct sealmr_grant *g, uint64_t off, const void *src, size_t l
 }
 
 #if HAVE_DECL_IBV_WR_FLUSH
-static int xfer_rdma_flush(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off,
-			   uint64_t len)
+/* A FLUSH's length is a RETH's: 32 bits. */
+#define XFER_FLUSH_MAX (1u << 30)
+
+static int xfer_rdma_flush_one(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off,
+			       uint32_t len)
 {
 	struct data_wr *w;
 	int rc;
@@ -367,7 +370,7 @@ static int xfer_rdma_flush(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 	w->grant_id = g->g.grant_id;
 	w->raddr = g->g.addr + off;
 	w->rkey = g->g.rkey;
-	w->len = (uint32_t)len;
+	w->len = len;
 	c->atomic_busy = true;
 	rc = wr_submit(c, &w, 1);
 	if (rc) {
@@ -379,16 +382,70 @@ static int xfer_rdma_flush(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 		sess_progress(c, XFER_WAIT_MS);
 	return c->atomic_status == -ENOTCONN ? sess_not_connected(c) : c->atomic_status;
 }
+
+/*
+ * The writes it covers have completed (sealmr_flush_with waited for them),
+ * so their bytes are in the target's memory whichever data QP carried
+ * them; the FLUSH writes that memory back to the media.
+ */
+static int xfer_rdma_flush(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off,
+			   uint64_t len)
+{
+	int rc = 0;
+
+	for (uint64_t done = 0; !rc && done < len; done += XFER_FLUSH_MAX)
+		rc = xfer_rdma_flush_one(c, g, off + done,
+					 (uint32_t)(len - done < XFER_FLUSH_MAX ? len - done
+										: XFER_FLUSH_MAX));
+	return rc;
+}
 #endif
 
-int sealmr_flush(struct sealmr_grant *g, uint64_t off, uint64_t len)
+/* Why a native flush of g cannot be: "" when it can. */
+static const char *xfer_no_native_why(struct sealmr_grant *g, char *why, size_t whylen)
+{
+	struct sealmr_conn *c = g->conn;
+
+	why[0] = '\0';
+	if (!HAVE_DECL_IBV_WR_FLUSH)
+		snprintf(why, whylen, "this libsealmr's rdma-core has no ibv_wr_flush (rdma-core 45 "
+			 "or later: configure --with-rdma-core)");
+	else if (!(g->g.access & PROTO_ACCESS_WRITE))
+		snprintf(why, whylen, "the grant is read-only: a native flush needs write access");
+	else if (g->g.persist != PROTO_PERSIST_PMEM)
+		snprintf(why, whylen, "the export is in page-cache mode: its bytes reach the file "
+			 "by the daemon's commit, never by an RDMA FLUSH");
+	else if (!(g->g.flush & PROTO_FLUSH_RDMA_FLUSH))
+		snprintf(why, whylen, "sealmrd does not offer it on this grant (its device or "
+			 "rdma-core cannot make a FLUSH persistent: see sealmr stat's flush line)");
+	else if (c->atomic_write_why[0])
+		snprintf(why, whylen, "%s", c->atomic_write_why);
+	return why;
+}
+
+int sealmr_flush_with(struct sealmr_grant *g, uint64_t off, uint64_t len, unsigned method)
 {
 	struct sealmr_conn *c = g->conn;
 	struct proto_msg *req;
-	char what[64];
+	char what[64], why[200];
 	int rc = grant_check(g, off, len, false);
 
-	if (rc || len == 0)
+	if (rc)
+		goto out;
+	if (method & ~(unsigned)(SEALMR_FLUSH_COMMIT | SEALMR_FLUSH_RDMA_FLUSH) ||
+	    method == (SEALMR_FLUSH_COMMIT | SEALMR_FLUSH_RDMA_FLUSH)) {
+		rc = sess_err(c, -EINVAL, "flush of grant %llu: method 0x%x is not 0 (either), "
+			      "SEALMR_FLUSH_COMMIT or SEALMR_FLUSH_RDMA_FLUSH",
+			      (unsigned long long)g->g.grant_id, method);
+		goto out;
+	}
+	xfer_no_native_why(g, why, sizeof(why));
+	if (method == SEALMR_FLUSH_RDMA_FLUSH && why[0]) {
+		rc = sess_err(c, -EOPNOTSUPP, "native flush of grant %llu on '%s': %s",
+			      (unsigned long long)g->g.grant_id, g->export, why);
+		goto out;
+	}
+	if (len == 0)
 		goto out;
 	/* Every write of the connection, async ones included, lands first. */
 	while (c->async_writes && c->state == SESS_ESTABLISHED)
@@ -398,7 +455,7 @@ int sealmr_flush(struct sealmr_grant *g, uint64_t off, uint64_t len)
 		goto out;
 	}
 #if HAVE_DECL_IBV_WR_FLUSH
-	if ((g->g.flush & PROTO_FLUSH_RDMA_FLUSH) && !c->atomic_write_why[0]) {
+	if (!why[0] && method != SEALMR_FLUSH_COMMIT) {
 		rc = xfer_rdma_flush(c, g, off, len);
 		goto out;
 	}
@@ -418,6 +475,11 @@ int sealmr_flush(struct sealmr_grant *g, uint64_t off, uint64_t len)
 out:
 	sess_run_revoke_cbs(c);
 	return rc;
+}
+
+int sealmr_flush(struct sealmr_grant *g, uint64_t off, uint64_t len)
+{
+	return sealmr_flush_with(g, off, len, 0);
 }
 
 #define XFER_SLICES_MAX PROTO_SESSION_QPS_MAX

@@ -85,6 +85,9 @@ struct sealmr_stat {
 	unsigned grants;
 	unsigned sealed;
 	uint64_t commits;
+	/* enum sealmr_flush_method bits a grant with write access would offer
+	 * (since 0.3; a daemon older than protocol version 4 offers the commit) */
+	unsigned flush_methods;
 };
 
 struct sealmr_grant_info {
@@ -128,6 +131,13 @@ int sealmr_write(struct sealmr_grant *grant, uint64_t off, const void *src, size
 /* After it returns 0, off .. off+len is durable on the file (len 0: nothing
  * to do). Waits for every write of the connection still in flight first. */
 int sealmr_flush(struct sealmr_grant *grant, uint64_t off, uint64_t len);
+/*
+ * The same by one method: SEALMR_FLUSH_RDMA_FLUSH (a native RDMA FLUSH on a
+ * data QP: no daemon CPU; -EOPNOTSUPP, with the reason in sealmr_errmsg,
+ * where the grant does not offer it), SEALMR_FLUSH_COMMIT (the daemon's
+ * commit), or 0: native where offered, else the commit (sealmr_flush).
+ */
+int sealmr_flush_with(struct sealmr_grant *grant, uint64_t off, uint64_t len, unsigned method);
 
 /* Registered local memory for the asynchronous transfers. */
 int sealmr_buf_reg(struct sealmr_conn *conn, void *addr, size_t len, struct sealmr_buf **out);

@@ -53,6 +53,10 @@ nm -D --defined-only "$lib" | grep -q ' sealmr_connect@SEALMR_0\.1$'
 ok $? "sealmr_connect@SEALMR_0.1 is still there for programs built against 0.1"
 nm -D --defined-only "$lib" | grep -q ' sealmr_connect@@SEALMR_0\.2$'
 ok $? "sealmr_connect@@SEALMR_0.2 is what new programs link"
+nm -D --defined-only "$lib" | grep -q ' sealmr_stat@SEALMR_0\.1$'
+ok $? "sealmr_stat@SEALMR_0.1 (the struct without flush_methods) is still there"
+nm -D --defined-only "$lib" | grep -q ' sealmr_stat@@SEALMR_0\.3$'
+ok $? "sealmr_stat@@SEALMR_0.3 is what new programs link"
 
 # The manual: every page there, rendered without a warning.
 if ! command -v man >/dev/null; then

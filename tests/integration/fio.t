@@ -26,6 +26,12 @@ if grep -q '^SAN_CFLAGS = .*-fsanitize=address' "$B/Makefile" 2>/dev/null; then
 	FIO=(env "LD_PRELOAD=$(gcc -print-file-name=libasan.so)"
 	     "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" fio)
 fi
+# fio links the system's libibverbs, which would be the engine's too: a
+# build on another rdma-core (configure --with-rdma-core) gives fio that one.
+prefix=$(sed -n 's/^RDMA_CORE_PREFIX = //p' "$B/Makefile")
+if [ -n "$prefix" ] && [ "$prefix" != no ]; then
+	FIO=(env "LD_LIBRARY_PATH=$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "${FIO[@]}")
+fi
 
 F=/mnt/dax-xfs/fio-$$
 SIZE=2M

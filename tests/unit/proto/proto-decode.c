@@ -141,9 +141,10 @@ static int expected_rc(uint16_t type, size_t byte, const unsigned char *msg, siz
 	if (byte < 4 || (byte >= 8 && byte < 12))
 		return -EBADMSG; /* magic, length */
 	if (byte < 6) {
-		/* Version 2 has version 3's messages: only the connect data differs. */
-		if (v == 2)
-			return 0;
+		/* Versions 2 and 3 have version 4's messages but for STAT_RESP,
+		 * 4 bytes shorter before 4. */
+		if (v == 2 || v == 3)
+			return type == PROTO_STAT_RESP ? -EBADMSG : 0;
 		if (v != 1)
 			return -EPROTONOSUPPORT;
 		/* Version 1: the small types are unknown, GRANT is shorter. */
@@ -385,6 +386,8 @@ static const struct field_case bad_values[] = {
 	{ PROTO_STAT_RESP, 352, 3 },	       { PROTO_STAT_RESP, 356, 0 },
 	{ PROTO_STAT_RESP, 356, 3 },	       { PROTO_STAT_RESP, 364, 2 },
 	{ PROTO_STAT_RESP, 364, UINT32_MAX },  { PROTO_REVOKE, 24, 0 },
+	{ PROTO_STAT_RESP, 376, 0 /* flush */ }, { PROTO_STAT_RESP, 376, PROTO_FLUSH_RDMA_FLUSH },
+	{ PROTO_STAT_RESP, 376, 4 },
 	{ PROTO_REVOKE, 24, 5 },	       { PROTO_REVOKE, 24, UINT32_MAX },
 	{ PROTO_ERROR, 16, 0 },		       { PROTO_ERROR, 16, UINT32_MAX /* -1 */ },
 	{ PROTO_ERROR, 16, 4096 },	       { PROTO_ERROR, 16, 0x80000000u },
@@ -404,6 +407,7 @@ static const struct field_case good_values[] = {
 	{ PROTO_STAT_RESP, 352, PROTO_REG_PINNED },
 	{ PROTO_STAT_RESP, 364, 0 },
 	{ PROTO_STAT_RESP, 360, UINT32_MAX /* grants */ },
+	{ PROTO_STAT_RESP, 376, PROTO_FLUSH_COMMIT },
 	{ PROTO_REVOKE, 24, PROTO_REVOKE_SHUTDOWN },
 	{ PROTO_ERROR, 16, 1 },
 	{ PROTO_ERROR, 16, 4095 },
@@ -435,6 +439,28 @@ static void proto_decode__value_out_of_range_is_ebadmsg(void **state)
 		for (size_t b = 0; b < sizeof(d.u); b++)
 			assert_int_equal(((unsigned char *)&d.u)[b], 0);
 	}
+}
+
+/* A daemon before version 4 offered only the commit: its STAT_RESP says so. */
+static void proto_decode__stat_resp_before_v4_is_commit_only(void **state)
+{
+	unsigned char buf[PROTO_MSG_MAX];
+	struct proto_msg m, d;
+
+	for (uint16_t v = 1; v <= 3; v++) {
+		proto_test_fill(PROTO_STAT_RESP, &m);
+		m.hdr.version = v;
+		m.u.stat_resp.flush = 0; /* not on the wire before 4 */
+		assert_int_equal(proto_encode(&m, buf, sizeof(buf)), 376);
+		assert_int_equal(decode_guarded(buf, 376, &d), 0);
+		assert_int_equal(d.hdr.version, v);
+		assert_int_equal(d.u.stat_resp.flush, PROTO_FLUSH_COMMIT);
+		assert_int_equal(d.u.stat_resp.commits, 99);
+	}
+	/* Version 4 carries it, and refuses one without the commit. */
+	proto_test_fill(PROTO_STAT_RESP, &m);
+	m.u.stat_resp.flush = 0;
+	assert_int_equal(proto_encode(&m, buf, sizeof(buf)), -EINVAL);
 }
 
 static void proto_decode__value_at_the_edge_is_accepted(void **state)
@@ -491,6 +517,7 @@ int main(void)
 		cmocka_unit_test(proto_decode__list_count_against_length_is_ebadmsg),
 		cmocka_unit_test(proto_decode__value_out_of_range_is_ebadmsg),
 		cmocka_unit_test(proto_decode__value_at_the_edge_is_accepted),
+		cmocka_unit_test(proto_decode__stat_resp_before_v4_is_commit_only),
 		cmocka_unit_test(proto_decode__random_bytes_never_crash),
 	};
 	return cmocka_run_group_tests_name("proto_decode", tests, NULL, NULL);

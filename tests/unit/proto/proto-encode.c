@@ -27,7 +27,7 @@ static void proto_encode__header_is_little_endian(void **state)
 
 	proto_test_fill(PROTO_CLOSE_REQ, &m);
 	assert_int_equal(encode(&m, buf), 24);
-	assert_memory_equal(buf, "SLMR\x03\x00\x03\x00\x18\x00\x00\x00\x07\x03\x02\x01", 16);
+	assert_memory_equal(buf, "SLMR\x04\x00\x03\x00\x18\x00\x00\x00\x07\x03\x02\x01", 16);
 	assert_memory_equal(buf + 16, "\x01\x00\x00\x00\x00\x00\x00\x80", 8);
 }
 
@@ -110,6 +110,7 @@ static void proto_encode__fields_land_at_documented_offsets(void **state)
 	assert_le(buf, 336, 8, 256u << 20);
 	assert_le(buf, 352, 4, PROTO_REG_ODP);
 	assert_le(buf, 360, 4, 3);
+	assert_le(buf, 376, 4, PROTO_FLUSH_COMMIT | PROTO_FLUSH_RDMA_FLUSH);
 	assert_le(buf, 364, 4, 1);
 	assert_le(buf, 368, 8, 99);
 

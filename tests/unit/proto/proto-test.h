@@ -27,7 +27,8 @@ static const uint16_t proto_test_types[] PROTO_TEST_UNUSED = {
 #define PROTO_TEST_NTYPES (sizeof(proto_test_types) / sizeof(proto_test_types[0]))
 
 /*
- * Whole-message sizes in version 2 from PROTOCOL.md: LIST_RESP's with count
+ * Whole-message sizes in the codec's version (4) from PROTOCOL.md (version
+ * 2's and 3's but for STAT_RESP, 376 before 4): LIST_RESP's with count
  * entries, WRITE_SMALL_REQ's and READ_SMALL_RESP's with count bytes of data.
  */
 static inline size_t proto_test_wire_len(uint16_t type, uint32_t count)
@@ -42,7 +43,7 @@ static inline size_t proto_test_wire_len(uint16_t type, uint32_t count)
 	case PROTO_CLOSE_REQ: case PROTO_CLOSE_RESP: return 24;
 	case PROTO_COMMIT_REQ: case PROTO_COMMIT_RESP: return 40;
 	case PROTO_STAT_REQ: return 80;
-	case PROTO_STAT_RESP: return 376;
+	case PROTO_STAT_RESP: return 380;
 	case PROTO_REVOKE: return 284;
 	case PROTO_ERROR: return 276;
 	default: return 0;
@@ -54,6 +55,7 @@ static inline size_t proto_test_wire_len_v1(uint16_t type, uint32_t count)
 {
 	switch (type) {
 	case PROTO_GRANT: return 64;
+	case PROTO_STAT_RESP: return 376;
 	case PROTO_WRITE_SMALL_REQ: case PROTO_READ_SMALL_RESP:
 	case PROTO_WRITE_SMALL_RESP: case PROTO_READ_SMALL_REQ: return 0;
 	default: return proto_test_wire_len(type, count);
@@ -173,6 +175,7 @@ static inline void proto_test_fill(uint16_t type, struct proto_msg *m)
 		m->u.stat_resp.grants = 3;
 		m->u.stat_resp.sealed = 1;
 		m->u.stat_resp.commits = 99;
+		m->u.stat_resp.flush = PROTO_FLUSH_COMMIT | PROTO_FLUSH_RDMA_FLUSH;
 		break;
 	case PROTO_REVOKE:
 		m->u.revoke.grant_id = 9;

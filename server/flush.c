@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "flush.h"
+#include "proto.h"
+
+/* The daemon only registers for it; the client posts it. Both sides of
+ * rdma-core 45 are needed for one build to be honest about it. */
+#define FLUSH_BUILD (HAVE_DECL_IBV_ACCESS_FLUSH_PERSISTENT && HAVE_DECL_IBV_WR_FLUSH)
+
+/* The kernel's uAPI bit (rdma/ib_user_verbs.h since Linux 6.2), which
+ * ibv_query_device_ex passes through; Debian 12's linux-libc-dev 6.1
+ * headers do not name it yet. */
+#if HAVE_DECL_IB_UVERBS_DEVICE_FLUSH_PERSISTENT
+#define FLUSH_DEVICE_PERSISTENT IB_UVERBS_DEVICE_FLUSH_PERSISTENT
+#else
+#define FLUSH_DEVICE_PERSISTENT (1ULL << 39)
+#endif
+
+unsigned flush_caps_of(struct ibv_context *verbs, char *why, size_t whylen)
+{
+#if FLUSH_BUILD
+	struct ibv_device_attr_ex attr = { 0 };
+	unsigned caps = 0;
+
+	if (ibv_query_device_ex(verbs, NULL, &attr)) {
+		snprintf(why, whylen, "ibv_query_device_ex failed");
+		return 0;
+	}
+	if (!(attr.device_cap_flags_ex & FLUSH_DEVICE_PERSISTENT)) {
+		snprintf(why, whylen, "the device does not place RDMA FLUSH persistently");
+		return 0;
+	}
+	caps |= FLUSH_CAP_PINNED;
+#if HAVE_DECL_IBV_ODP_SUPPORT_FLUSH
+	if (attr.odp_caps.per_transport_caps.rc_odp_caps & IBV_ODP_SUPPORT_FLUSH)
+		caps |= FLUSH_CAP_ODP;
+	else
+		snprintf(why, whylen, "the device cannot flush on-demand-paging regions "
+			 "(no IBV_ODP_SUPPORT_FLUSH): pinned ones only");
+#else
+	snprintf(why, whylen, "this rdma-core cannot tell whether the device flushes "
+		 "on-demand-paging regions (IBV_ODP_SUPPORT_FLUSH is rdma-core 58): pinned ones only");
+#endif
+	return caps;
+#else
+	(void)verbs;
+	snprintf(why, whylen, "this sealmrd's rdma-core has no ibv_wr_flush "
+		 "(rdma-core 45; configure --with-rdma-core, scripts/rdma-core)");
+	return 0;
+#endif
+}
+
+uint32_t flush_offer(unsigned caps, const struct export *exp, enum proto_reg reg,
+		     uint32_t access)
+{
+	unsigned need = reg == PROTO_REG_ODP ? FLUSH_CAP_ODP : FLUSH_CAP_PINNED;
+
+	/* The page cache is not the file: only fs-dax stores reach it. */
+	if ((caps & need) && (access & PROTO_ACCESS_WRITE) &&
+	    export_proto_persist(exp) == PROTO_PERSIST_PMEM)
+		return PROTO_FLUSH_COMMIT | PROTO_FLUSH_RDMA_FLUSH;
+	return PROTO_FLUSH_COMMIT;
+}
+
+int flush_access_flag(void)
+{
+#if FLUSH_BUILD
+	return IBV_ACCESS_FLUSH_PERSISTENT;
+#else
+	return 0;
+#endif
+}
+
+const char *flush_methods_name(uint32_t flush)
+{
+	return (flush & PROTO_FLUSH_RDMA_FLUSH) ? "commit native" : "commit";
+}
