@@ -63,6 +63,8 @@ struct bench {
 	unsigned *free_slots, nfree;
 	double *posted_at;
 	uint64_t *posted_off;
+	bool native;     /* durable writes by sealmr_flush_async, pipelined */
+	bool *flushing;  /* the slot's write completed, its flush is posted */
 	uint64_t *lat_ns, *first_ns;
 	size_t nlat, cap, nfirst, cap_first;
 	uint64_t ops, bytes;
@@ -146,11 +148,19 @@ static int bench_reap(struct bench *b, struct sealmr_completion *comp, int n, do
 	for (int i = 0; i < n && !rc; i++) {
 		unsigned slot = (unsigned)comp[i].user_ctx;
 
+		rc = comp[i].status;
+		/* A native flush follows its write's completion at once; the
+		 * slot is the write's until the flush completed. */
+		if (!rc && b->native && !b->flushing[slot]) {
+			rc = sealmr_flush_async(b->g, b->posted_off[slot], b->sh->size, slot);
+			b->flushing[slot] = rc == 0;
+			continue;
+		}
+		b->flushing[slot] = false;
 		b->free_slots[b->nfree++] = slot;
 		b->inflight--;
-		rc = comp[i].status;
-		/* A durable write counts once its commit returned. */
-		if (!rc && b->sh->o->flush) {
+		/* A durable write by commit counts once its commit returned. */
+		if (!rc && b->sh->o->flush && !b->native) {
 			rc = sealmr_flush_with(b->g, b->posted_off[slot], b->sh->size,
 					       b->sh->o->flush_method);
 			now = cli_now();
@@ -294,11 +304,21 @@ static int bench_setup(struct bench *b)
 			 sh->op == BENCH_WRITE ? SEALMR_WRITE : SEALMR_READ, &b->g);
 	if (rc)
 		return cli_fail(&b->s, CLI_PHASE_CTRL, rc);
+	if (sh->o->flush) {
+		/* A flush of nothing says whether the method can be. */
+		rc = sealmr_flush_with(b->g, 0, 0, sh->o->flush_method);
+		if (rc)
+			return cli_fail(&b->s, CLI_PHASE_DATA, rc);
+		b->native = sh->o->flush_method == SEALMR_FLUSH_RDMA_FLUSH ||
+			    (sh->o->flush_method == 0 &&
+			     sealmr_flush_with(b->g, 0, 0, SEALMR_FLUSH_RDMA_FLUSH) == 0);
+	}
 	b->mem = aligned_alloc(4096, (len + 4095) / 4096 * 4096);
 	b->free_slots = calloc(sh->depth, sizeof(*b->free_slots));
 	b->posted_at = calloc(sh->depth, sizeof(*b->posted_at));
 	b->posted_off = calloc(sh->depth, sizeof(*b->posted_off));
-	if (!b->mem || !b->free_slots || !b->posted_at || !b->posted_off)
+	b->flushing = calloc(sh->depth, sizeof(*b->flushing));
+	if (!b->mem || !b->free_slots || !b->posted_at || !b->posted_off || !b->flushing)
 		return cli_fail_msg(b->cmd, CLI_IO, "out of memory for %u x %" PRIu64 " bytes",
 				    sh->depth, sh->size);
 	for (size_t i = 0; i < len; i++)
@@ -333,6 +353,7 @@ static void bench_cleanup(struct bench *b)
 	free(b->free_slots);
 	free(b->posted_at);
 	free(b->posted_off);
+	free(b->flushing);
 	free(b->lat_ns);
 	free(b->first_ns);
 }

@@ -502,6 +502,59 @@ static unsigned xfer_slices(struct sealmr_conn *c, uint64_t len)
 	return n;
 }
 
+/* Room for one more async operation: a slot and records. */
+static int xfer_async_room(struct sealmr_conn *c)
+{
+	if (c->nslot_free == 0)
+		return sess_err(c, -EAGAIN, "%u async operations outstanding (the depth): reap "
+				"completions first", c->opts.depth);
+	if (c->nwr_free <= XFER_CHUNKS)
+		sess_progress(c, 0);
+	if (c->nwr_free == 0)
+		return sess_err(c, -EAGAIN, "every work request record is in flight: reap "
+				"completions first");
+	return 0;
+}
+
+/* An async native flush: one record, no buffer. */
+static int xfer_async_flush_take(struct sealmr_conn *c, const struct sealmr_batch_entry *e,
+				 struct data_wr **ws, unsigned *nw)
+{
+	struct sealmr_grant *g = e->grant;
+	struct xfer_slot *s;
+	char why[200];
+	unsigned idx;
+	int rc;
+
+	*nw = 0;
+	if (e->len == 0 || e->len > XFER_MAX_LEN)
+		return sess_err(c, -EINVAL, "async flush of %zu bytes: give 1 to %u", e->len,
+				XFER_MAX_LEN);
+	rc = grant_check(g, e->off, e->len, false);
+	if (rc)
+		return rc;
+	if (xfer_no_native_why(g, why, sizeof(why))[0])
+		return sess_err(c, -EOPNOTSUPP, "async flush of grant %llu on '%s': %s",
+				(unsigned long long)g->g.grant_id, g->export, why);
+	rc = xfer_async_room(c);
+	if (rc)
+		return rc;
+	idx = c->slot_free[--c->nslot_free];
+	s = &c->slots[idx];
+	s->user_ctx = e->user_ctx;
+	s->grant_id = g->g.grant_id;
+	s->len = (uint32_t)e->len;
+	s->status = 0;
+	s->write = false;
+	ws[0] = xfer_wr(c, g, false, WR_OWNER_ASYNC, idx, NULL, 0, (uint32_t)e->len, e->off);
+	ws[0]->op = WR_FLUSH;
+	*nw = 1;
+	s->pending = 1;
+	s->busy = true;
+	c->async_busy++;
+	return 0;
+}
+
 /*
  * Checks one async transfer, takes its slot and cuts its one-sided rest
  * into records (ws, *nw of them; 0 when the daemon took all of it). The
@@ -519,6 +572,8 @@ static int xfer_async_take(struct sealmr_conn *c, const struct sealmr_batch_entr
 	unsigned idx, n;
 	int rc;
 
+	if (e->op == SEALMR_BATCH_FLUSH)
+		return xfer_async_flush_take(c, e, ws, nw);
 	*nw = 0;
 	if (!e->buf || e->buf->conn != c)
 		return sess_err(c, -EINVAL, "the buffer is not registered on this connection");
@@ -534,14 +589,9 @@ static int xfer_async_take(struct sealmr_conn *c, const struct sealmr_batch_entr
 	rc = quirk_check(c, g, write ? "async write" : "async read");
 	if (rc)
 		return rc;
-	if (c->nslot_free == 0)
-		return sess_err(c, -EAGAIN, "%u async operations outstanding (the depth): reap "
-				"completions first", c->opts.depth);
-	if (c->nwr_free <= XFER_CHUNKS)
-		sess_progress(c, 0);
-	if (c->nwr_free == 0)
-		return sess_err(c, -EAGAIN, "every work request record is in flight: reap "
-				"completions first");
+	rc = xfer_async_room(c);
+	if (rc)
+		return rc;
 	head = quirk_head(c, g, off, e->len);
 	if (head) {
 		rc = xfer_small(c, g, off, local, head, write);
@@ -599,17 +649,11 @@ static void xfer_async_untake(struct sealmr_conn *c, struct data_wr **ws, unsign
 	c->slot_free[c->nslot_free++] = idx;
 }
 
-static int xfer_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *buf,
-		      size_t buf_off, size_t len, uint64_t user_ctx, bool write)
+static int xfer_async_entry(struct sealmr_conn *c, const struct sealmr_batch_entry *e)
 {
-	const struct sealmr_batch_entry e = {
-		.grant = g, .off = off, .buf = buf, .buf_off = buf_off, .len = len,
-		.op = write ? SEALMR_BATCH_WRITE : SEALMR_BATCH_READ, .user_ctx = user_ctx,
-	};
-	struct sealmr_conn *c = g->conn;
 	struct data_wr *ws[XFER_SLICES_MAX];
 	unsigned nw;
-	int rc = xfer_async_take(c, &e, ws, &nw);
+	int rc = xfer_async_take(c, e, ws, &nw);
 
 	if (rc || nw == 0)
 		return rc;
@@ -617,6 +661,30 @@ static int xfer_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *b
 	if (rc)
 		xfer_async_untake(c, ws, nw);
 	return rc;
+}
+
+static int xfer_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *buf,
+		      size_t buf_off, size_t len, uint64_t user_ctx, bool write)
+{
+	const struct sealmr_batch_entry e = {
+		.grant = g, .off = off, .buf = buf, .buf_off = buf_off, .len = len,
+		.op = write ? SEALMR_BATCH_WRITE : SEALMR_BATCH_READ, .user_ctx = user_ctx,
+	};
+
+	return xfer_async_entry(g->conn, &e);
+}
+
+int sealmr_flush_async(struct sealmr_grant *g, uint64_t off, uint64_t len, uint64_t user_ctx)
+{
+	const struct sealmr_batch_entry e = {
+		.grant = g, .off = off, .len = (size_t)len, .op = SEALMR_BATCH_FLUSH,
+		.user_ctx = user_ctx,
+	};
+
+	if (len > XFER_MAX_LEN)
+		return sess_err(g->conn, -EINVAL, "async flush of %llu bytes: give 1 to %u",
+				(unsigned long long)len, XFER_MAX_LEN);
+	return xfer_async_entry(g->conn, &e);
 }
 
 int sealmr_read_async(struct sealmr_grant *g, uint64_t off, struct sealmr_buf *buf,
@@ -658,9 +726,10 @@ int sealmr_batch(struct sealmr_conn *c, const struct sealmr_batch_entry *e, size
 					      "connection", taken + group);
 				break;
 			}
-			if (x->op != SEALMR_BATCH_READ && x->op != SEALMR_BATCH_WRITE) {
-				rc = sess_err(c, -EINVAL, "batch entry %zu: op %u is neither "
-					      "SEALMR_BATCH_READ nor SEALMR_BATCH_WRITE",
+			if (x->op != SEALMR_BATCH_READ && x->op != SEALMR_BATCH_WRITE &&
+			    x->op != SEALMR_BATCH_FLUSH) {
+				rc = sess_err(c, -EINVAL, "batch entry %zu: op %u is not "
+					      "SEALMR_BATCH_READ, _WRITE or _FLUSH",
 					      taken + group, x->op);
 				break;
 			}

@@ -147,10 +147,20 @@ int sealmr_read_async(struct sealmr_grant *grant, uint64_t off, struct sealmr_bu
 		      size_t buf_off, size_t len, uint64_t user_ctx);
 int sealmr_write_async(struct sealmr_grant *grant, uint64_t off, struct sealmr_buf *buf,
 		       size_t buf_off, size_t len, uint64_t user_ctx);
+/*
+ * Since 0.3. A native RDMA FLUSH of off..+len posted like a transfer, its
+ * completion (with user_ctx) reaped the same way: once it completed with 0,
+ * the bytes that writes completed before the call put there are durable. A
+ * write still in flight is not covered: flush after its completion (it may
+ * have gone on another data QP). -EOPNOTSUPP where the grant does not offer
+ * the native flush (sealmr_flush_with says why).
+ */
+int sealmr_flush_async(struct sealmr_grant *grant, uint64_t off, uint64_t len, uint64_t user_ctx);
 /* One transfer of a batch: what the async calls take. */
 enum sealmr_batch_op {
 	SEALMR_BATCH_READ = 0,
 	SEALMR_BATCH_WRITE = 1,
+	SEALMR_BATCH_FLUSH = 2, /* since 0.3: sealmr_flush_async's; buf unused */
 };
 
 struct sealmr_batch_entry {

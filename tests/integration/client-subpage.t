@@ -41,7 +41,7 @@ w=$(small writes) r=$(small reads)
 diag "the daemon served $w small writes and $r small reads"
 like "$w" '^[1-9][0-9]*$' "the unaligned bytes went to the daemon as small writes"
 like "$r" '^[1-9][0-9]*$' "and came back as small reads"
-like "$(grep -m1 'protocol version 3' "$DLOG")" "page placement" \
+like "$(grep -m1 'protocol version 4' "$DLOG")" "page placement" \
 	"the daemon logs the connection's version and its device's page placement"
 # Found by the daemon's own loopback test on rxe0, not by its name.
 like "$(grep -m1 'placement self-test' "$DLOG")" \

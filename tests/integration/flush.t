@@ -90,6 +90,14 @@ if [ $native = yes ]; then
 	is "$?" 1 "a native flush past the grant's end fails"
 	like "$out" "^flush: -34 .*beyond its 1048576 bytes" "with ERANGE, naming the grant's size"
 	is "$(sha $X)" "$before" "nothing was written by it"
+	j=$($SEALMR bench --json $A/x --op write --flush native --size 64K --depth 8 --time 1 --span 4M)
+	is "$?" 0 "bench --op write --flush native: async native flushes, 8 in flight"
+	is "$(echo "$j" | jq -r .flush)" native "its JSON says native"
+	like "$(echo "$j" | jq -r .ops)" '^[1-9][0-9]*$' "and counts durable writes"
+	is "$(commits x)" "$c0" "none of them cost the daemon a commit"
+	out=$($SEALMR bench $A/n --op write --flush native --time 1 2>&1)
+	is "$?" 4 "bench --flush native on a page-cache export fails (exit 4)"
+	like "$out" "page-cache mode" "naming the page-cache mode"
 	out=$($FW try $A x rw native 8192 4096)
 	is "$out" "flush: 0" "the same grant flushes natively inside its range"
 	is "$(od -An -tx1 -j 8192 -N 4 $X | tr -d ' ')" "a5a5a5a5" "and its write is on the file"
