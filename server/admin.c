@@ -368,7 +368,7 @@ int admin_new(struct server *srv, struct admin **out)
 	adm->started_ns = util_now_ns();
 	TAILQ_INIT(&adm->clients);
 	/* A copy: a reload replaces the configuration, not the socket. */
-	adm->path = strdup(srv->cfg->admin_socket);
+	adm->path = strdup(srv->cfg->fixed.admin_socket);
 	adm->pause_ev = evtimer_new(srv->base, admin_on_pause_end, adm);
 	if (!adm->path || !adm->pause_ev) {
 		rc = -ENOMEM;

@@ -182,21 +182,21 @@ static int conf_listen(struct conf_parse *p, const char *v)
 	long port;
 	int rc;
 
-	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(p->cfg->listen_host))
+	if (!colon || colon == v || (size_t)(colon - v) >= sizeof(p->cfg->fixed.listen_host))
 		return conf_fail(p, -EINVAL, "listen = %s: want ADDRESS:PORT", v);
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
 	if (errno || *end || port <= 0 || port > 65535)
 		return conf_fail(p, -EINVAL, "listen = %s: bad port", v);
-	memcpy(p->cfg->listen_host, v, (size_t)(colon - v));
-	p->cfg->listen_host[colon - v] = '\0';
+	memcpy(p->cfg->fixed.listen_host, v, (size_t)(colon - v));
+	p->cfg->fixed.listen_host[colon - v] = '\0';
 	/* The host is resolved here, so that a bad one is refused with its line. */
-	rc = getaddrinfo(p->cfg->listen_host, NULL, &hints, &ai);
+	rc = getaddrinfo(p->cfg->fixed.listen_host, NULL, &hints, &ai);
 	if (rc)
 		return conf_fail(p, -EINVAL, "listen = %s: bad address '%s': %s", v,
-				 p->cfg->listen_host, gai_strerror(rc));
+				 p->cfg->fixed.listen_host, gai_strerror(rc));
 	freeaddrinfo(ai);
-	p->cfg->listen_port = (uint16_t)port;
+	p->cfg->fixed.listen_port = (uint16_t)port;
 	return 1;
 }
 
@@ -214,11 +214,11 @@ static int conf_daemon_key(struct conf_parse *p, const char *name, const char *v
 	if (!strcmp(name, "listen"))
 		return conf_listen(p, v);
 	if (!strcmp(name, "state_dir"))
-		return conf_set_str(p, &cfg->state_dir, v);
+		return conf_set_str(p, &cfg->fixed.state_dir, v);
 	if (!strcmp(name, "admin_socket"))
-		return conf_set_str(p, &cfg->admin_socket, v);
+		return conf_set_str(p, &cfg->fixed.admin_socket, v);
 	if (!strcmp(name, "pid_file"))
-		return conf_set_str(p, &cfg->pid_file, v);
+		return conf_set_str(p, &cfg->fixed.pid_file, v);
 	if (!strcmp(name, "log_level")) {
 		if (log_level_parse(v, &cfg->log_level))
 			return conf_fail(p, -EINVAL,
@@ -226,7 +226,7 @@ static int conf_daemon_key(struct conf_parse *p, const char *name, const char *v
 		return 1;
 	}
 	if (!strcmp(name, "syslog")) {
-		if (conf_bool(v, &cfg->log_syslog))
+		if (conf_bool(v, &cfg->fixed.log_syslog))
 			return conf_fail(p, -EINVAL, "syslog = %s: want yes or no", v);
 		return 1;
 	}
@@ -464,13 +464,13 @@ static int conf_handler(void *user, const char *section, const char *name, const
 static int conf_defaults(struct conf *cfg, const char *file)
 {
 	cfg->file = strdup(file);
-	cfg->state_dir = strdup("/var/lib/sealmr");
-	cfg->admin_socket = strdup(ADMIN_SOCKET_DEFAULT);
-	strcpy(cfg->listen_host, "0.0.0.0");
-	cfg->listen_port = PROTO_DEFAULT_PORT;
+	cfg->fixed.state_dir = strdup("/var/lib/sealmr");
+	cfg->fixed.admin_socket = strdup(ADMIN_SOCKET_DEFAULT);
+	strcpy(cfg->fixed.listen_host, "0.0.0.0");
+	cfg->fixed.listen_port = PROTO_DEFAULT_PORT;
 	cfg->log_level = LOG_LEVEL_NOTICE;
 	cfg->max_clients = 1024;
-	return (cfg->file && cfg->state_dir && cfg->admin_socket) ? 0 : -ENOMEM;
+	return (cfg->file && cfg->fixed.state_dir && cfg->fixed.admin_socket) ? 0 : -ENOMEM;
 }
 
 int conf_new(const char *file, struct conf **out, char *err, size_t errlen)
@@ -526,11 +526,58 @@ void conf_delete(struct conf **pcfg)
 		free(cfg->exports[i].path);
 	free(cfg->exports);
 	free(cfg->file);
-	free(cfg->state_dir);
-	free(cfg->admin_socket);
-	free(cfg->pid_file);
+	free(cfg->fixed.state_dir);
+	free(cfg->fixed.admin_socket);
+	free(cfg->fixed.pid_file);
 	free(cfg);
 	*pcfg = NULL;
+}
+
+static bool conf_str_same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Appends "NAME = NOW (running: WAS)" to out. */
+static void conf_diff_add(char *out, size_t outlen, const char *name, const char *was,
+			  const char *now)
+{
+	size_t n = strlen(out);
+
+	if (n < outlen)
+		snprintf(out + n, outlen - n, "%s%s = %s (running: %s)", n ? ", " : "", name,
+			 now ? now : "(unset)", was ? was : "(unset)");
+}
+
+unsigned conf_fixed_diff(const struct conf_fixed *was, const struct conf_fixed *now, char *out,
+			 size_t outlen)
+{
+	char a[80], b[80];
+	unsigned n = 0;
+
+	out[0] = '\0';
+	snprintf(a, sizeof(a), "%s:%u", was->listen_host, was->listen_port);
+	snprintf(b, sizeof(b), "%s:%u", now->listen_host, now->listen_port);
+	if (strcmp(a, b) && ++n)
+		conf_diff_add(out, outlen, "listen", a, b);
+	if (!conf_str_same(was->state_dir, now->state_dir) && ++n)
+		conf_diff_add(out, outlen, "state_dir", was->state_dir, now->state_dir);
+	if (!conf_str_same(was->admin_socket, now->admin_socket) && ++n)
+		conf_diff_add(out, outlen, "admin_socket", was->admin_socket, now->admin_socket);
+	if (!conf_str_same(was->pid_file, now->pid_file) && ++n)
+		conf_diff_add(out, outlen, "pid_file", was->pid_file, now->pid_file);
+	if (was->log_syslog != now->log_syslog && ++n)
+		conf_diff_add(out, outlen, "log_syslog", was->log_syslog ? "yes" : "no",
+			      now->log_syslog ? "yes" : "no");
+	return n;
+}
+
+void conf_fixed_swap(struct conf_fixed *a, struct conf_fixed *b)
+{
+	struct conf_fixed t = *a;
+
+	*a = *b;
+	*b = t;
 }
 
 const struct conf_export *conf_find_export(const struct conf *cfg, const char *name)

@@ -42,15 +42,21 @@ struct conf_export {
 	int line;          /* of the section header, for messages */
 };
 
-struct conf {
-	char *file;
+/* What a daemon takes once, at its start: a reload does not move them. */
+struct conf_fixed {
 	char listen_host[64];
 	uint16_t listen_port;
 	char *state_dir;
 	char *admin_socket;
 	char *pid_file;
-	enum log_level log_level;
 	bool log_syslog;
+};
+
+struct conf {
+	char *file;
+	struct conf_fixed fixed;
+	/* The rest a reload applies. */
+	enum log_level log_level;
 	unsigned max_clients;
 	struct conf_export *exports;
 	unsigned nexports;
@@ -61,6 +67,15 @@ int conf_new(const char *file, struct conf **out, char *err, size_t errlen);
 void conf_delete(struct conf **cfg);
 
 const struct conf_export *conf_find_export(const struct conf *cfg, const char *name);
+/*
+ * Names the settings of now that differ from was in out, like
+ * "listen = 10.0.2.15:7472 (running: 10.0.2.15:7471), state_dir = ...";
+ * returns how many.
+ */
+unsigned conf_fixed_diff(const struct conf_fixed *was, const struct conf_fixed *now, char *out,
+			 size_t outlen);
+/* Moves was's fixed settings into now's place (both configurations stay whole). */
+void conf_fixed_swap(struct conf_fixed *a, struct conf_fixed *b);
 bool conf_client_allowed(const struct conf_export *exp, const struct in_addr *addr);
 /* "10.0.2.0/24" into a conf_cidr; 0 or -EINVAL. */
 int conf_parse_cidr(const char *text, struct conf_cidr *out);

@@ -91,8 +91,8 @@ static int sealmrd_pidfile(const char *path)
 
 static int sealmrd_prepare_state(const struct conf *cfg)
 {
-	if (mkdir(cfg->state_dir, 0700) && errno != EEXIST) {
-		LOG_ERR("state_dir %s: %s", cfg->state_dir, strerror(errno));
+	if (mkdir(cfg->fixed.state_dir, 0700) && errno != EEXIST) {
+		LOG_ERR("state_dir %s: %s", cfg->fixed.state_dir, strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -195,10 +195,10 @@ int main(int argc, char **argv)
 		rc = 0;
 		goto out_free;
 	}
-	log_init("sealmrd", verbose ? LOG_LEVEL_DEBUG : cfg->log_level, cfg->log_syslog);
+	log_init("sealmrd", verbose ? LOG_LEVEL_DEBUG : cfg->log_level, cfg->fixed.log_syslog);
 	/* Our own copy: a reload frees the configuration it would point into. */
-	if (!pidfile && cfg->pid_file)
-		pidfile = strdup(cfg->pid_file);
+	if (!pidfile && cfg->fixed.pid_file)
+		pidfile = strdup(cfg->fixed.pid_file);
 	rc = 1;
 	if (detach && (sealmrd_detach(&ready_fd) || chdir("/"))) {
 		conf_delete(&cfg);

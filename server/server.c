@@ -309,11 +309,19 @@ int server_reload(struct server *srv)
 	struct conf *cfg;
 	char err[512];
 	int rc = conf_new(srv->cfg->file, &cfg, err, sizeof(err));
+	char fixed[1024];
 
 	if (rc) {
 		LOG_ERR("reload refused, keeping the running configuration: %s", err);
 		return rc;
 	}
+	/* The listener, the seal journal, the admin socket, the pid file and
+	 * the log's sink are the daemon's since its start: say so, rather
+	 * than take the new values into a configuration nobody rereads. */
+	if (conf_fixed_diff(&srv->cfg->fixed, &cfg->fixed, fixed, sizeof(fixed)))
+		LOG_WARN("reload: %s: these take a restart of sealmrd; the running values stay, "
+			 "the rest of the file is applied", fixed);
+	conf_fixed_swap(&srv->cfg->fixed, &cfg->fixed);
 	for (unsigned i = 0; i < srv->nexports; i++) {
 		struct export *exp = srv->exports[i];
 		const struct conf_export *now = conf_find_export(cfg, exp->cfg.name);
@@ -336,12 +344,9 @@ int server_reload(struct server *srv)
 	server_gc_exports(srv);
 	rc = server_add_exports(srv, cfg);
 	log_set_threshold(cfg->log_level);
-	/* Listener, state directory and socket stay as started. */
 	free(cfg->file);
 	cfg->file = srv->cfg->file;
 	srv->cfg->file = NULL;
-	cfg->listen_port = srv->cfg->listen_port;
-	memcpy(cfg->listen_host, srv->cfg->listen_host, sizeof(cfg->listen_host));
 	conf_delete(&srv->cfg);
 	srv->cfg = cfg;
 	LOG_NOTICE("reloaded: %u exports", srv->nexports);
@@ -382,7 +387,7 @@ int server_new(struct conf *cfg, struct server **out)
 		rc = -ENOMEM;
 		goto err_delete;
 	}
-	rc = seal_registry_new(cfg->state_dir, &srv->seals, err, sizeof(err));
+	rc = seal_registry_new(cfg->fixed.state_dir, &srv->seals, err, sizeof(err));
 	if (rc) {
 		LOG_ERR("%s", err);
 		goto err_delete;
@@ -483,10 +488,10 @@ static int server_listen_id(struct server *srv)
 	char port[8];
 	int rc;
 
-	snprintf(port, sizeof(port), "%u", cfg->listen_port);
-	rc = getaddrinfo(cfg->listen_host, port, &hints, &ai);
+	snprintf(port, sizeof(port), "%u", cfg->fixed.listen_port);
+	rc = getaddrinfo(cfg->fixed.listen_host, port, &hints, &ai);
 	if (rc) {
-		LOG_ERR("listen = %s:%s: %s", cfg->listen_host, port, gai_strerror(rc));
+		LOG_ERR("listen = %s:%s: %s", cfg->fixed.listen_host, port, gai_strerror(rc));
 		return -EINVAL;
 	}
 	if (rdma_create_id(srv->cm_chan, &srv->listen_id, srv, RDMA_PS_TCP)) {
@@ -498,12 +503,12 @@ static int server_listen_id(struct server *srv)
 		rc = -errno;
 		LOG_ERR("rdma_bind_addr(%s:%s): %s (no RDMA device on that address? "
 			"rdma link add rxe0 type rxe netdev IFACE makes one)",
-			cfg->listen_host, port, strerror(errno));
+			cfg->fixed.listen_host, port, strerror(errno));
 		goto err_destroy_id;
 	}
 	if (rdma_listen(srv->listen_id, 64)) {
 		rc = -errno;
-		LOG_ERR("rdma_listen(%s:%s): %s", cfg->listen_host, port, strerror(errno));
+		LOG_ERR("rdma_listen(%s:%s): %s", cfg->fixed.listen_host, port, strerror(errno));
 		goto err_destroy_id;
 	}
 	freeaddrinfo(ai);
@@ -523,7 +528,7 @@ int server_listen(struct server *srv)
 	char port[8];
 	int rc;
 
-	snprintf(port, sizeof(port), "%u", cfg->listen_port);
+	snprintf(port, sizeof(port), "%u", cfg->fixed.listen_port);
 	srv->cm_chan = rdma_create_event_channel();
 	if (!srv->cm_chan) {
 		LOG_ERR("rdma_create_event_channel: %s (is rdma_ucm loaded, /dev/infiniband/rdma_cm there?)",
@@ -548,7 +553,7 @@ int server_listen(struct server *srv)
 	rc = admin_new(srv, &srv->admin);
 	if (rc)
 		return rc;
-	LOG_NOTICE("listening on %s:%s%s%s%s, %u exports", cfg->listen_host, port,
+	LOG_NOTICE("listening on %s:%s%s%s%s, %u exports", cfg->fixed.listen_host, port,
 		   srv->listen_id->verbs ? " (" : "",
 		   srv->listen_id->verbs ? ibv_get_device_name(srv->listen_id->verbs->device) : "",
 		   srv->listen_id->verbs ? ")" : "", srv->nexports);

@@ -18,6 +18,36 @@
 #include "log.h"
 #include "sealmr-internal.h"
 
+/*
+ * include/sealmr/sealmr.h repeats the protocol's values so that a program
+ * needs no proto.h; the replies are handed on as they came. These keep the
+ * two one: a wire change that moves a value stops the build here.
+ */
+#define CTRL_SAME(a, b) ((int)(a) == (int)(b))
+_Static_assert(SEALMR_DEFAULT_PORT == PROTO_DEFAULT_PORT, "default port");
+_Static_assert(SEALMR_GRANT_ALIGN == PROTO_GRANT_ALIGN, "grant alignment");
+_Static_assert(SEALMR_NAME_MAX == PROTO_NAME_MAX, "export name length");
+_Static_assert(CTRL_SAME(SEALMR_READ, PROTO_ACCESS_READ) &&
+		       CTRL_SAME(SEALMR_WRITE, PROTO_ACCESS_WRITE),
+	       "access");
+_Static_assert(CTRL_SAME(SEALMR_MODE_DAX, PROTO_MODE_DAX) &&
+		       CTRL_SAME(SEALMR_MODE_PAGECACHE, PROTO_MODE_PAGECACHE),
+	       "mode");
+_Static_assert(CTRL_SAME(SEALMR_REG_ODP, PROTO_REG_ODP) &&
+		       CTRL_SAME(SEALMR_REG_PINNED, PROTO_REG_PINNED),
+	       "reg");
+_Static_assert(CTRL_SAME(SEALMR_PERSIST_PMEM, PROTO_PERSIST_PMEM) &&
+		       CTRL_SAME(SEALMR_PERSIST_PAGECACHE, PROTO_PERSIST_PAGECACHE),
+	       "persist");
+_Static_assert(CTRL_SAME(SEALMR_FLUSH_COMMIT, PROTO_FLUSH_COMMIT) &&
+		       CTRL_SAME(SEALMR_FLUSH_RDMA_FLUSH, PROTO_FLUSH_RDMA_FLUSH),
+	       "flush methods");
+_Static_assert(CTRL_SAME(SEALMR_REVOKE_ADMIN, PROTO_REVOKE_ADMIN) &&
+		       CTRL_SAME(SEALMR_REVOKE_EXPORT_REMOVED, PROTO_REVOKE_EXPORT_REMOVED) &&
+		       CTRL_SAME(SEALMR_REVOKE_FILE_CHANGED, PROTO_REVOKE_FILE_CHANGED) &&
+		       CTRL_SAME(SEALMR_REVOKE_SHUTDOWN, PROTO_REVOKE_SHUTDOWN),
+	       "revoke reasons");
+
 #define CTRL_SPIN_MS 20
 
 static char *ctrl_recv_slot(struct sealmr_conn *c, unsigned idx)

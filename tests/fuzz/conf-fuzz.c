@@ -172,15 +172,15 @@ static void fuzz_check_export(const uint8_t *data, size_t size, const struct con
 
 static void fuzz_accepted(const uint8_t *data, size_t size, const struct conf *cfg)
 {
-	size_t hlen = strnlen(cfg->listen_host, sizeof(cfg->listen_host));
+	size_t hlen = strnlen(cfg->fixed.listen_host, sizeof(cfg->fixed.listen_host));
 
 	FUZZ_CHECK(cfg->file && !strcmp(cfg->file, fuzz_path));
-	FUZZ_CHECK(hlen >= 1 && hlen < sizeof(cfg->listen_host));
-	FUZZ_CHECK(cfg->listen_port >= 1);
-	FUZZ_CHECK(cfg->state_dir && cfg->admin_socket);
-	fuzz_check_string(data, size, "state_dir", cfg->state_dir, "/var/lib/sealmr");
-	fuzz_check_string(data, size, "admin_socket", cfg->admin_socket, "/run/sealmr/admin.sock");
-	fuzz_check_string(data, size, "pid_file", cfg->pid_file, NULL);
+	FUZZ_CHECK(hlen >= 1 && hlen < sizeof(cfg->fixed.listen_host));
+	FUZZ_CHECK(cfg->fixed.listen_port >= 1);
+	FUZZ_CHECK(cfg->fixed.state_dir && cfg->fixed.admin_socket);
+	fuzz_check_string(data, size, "state_dir", cfg->fixed.state_dir, "/var/lib/sealmr");
+	fuzz_check_string(data, size, "admin_socket", cfg->fixed.admin_socket, "/run/sealmr/admin.sock");
+	fuzz_check_string(data, size, "pid_file", cfg->fixed.pid_file, NULL);
 	FUZZ_CHECK(cfg->log_level < LOG_LEVEL_MAX);
 	FUZZ_CHECK(cfg->max_clients >= 1 && cfg->max_clients <= 65536);
 	FUZZ_CHECK(cfg->nexports == 0 || cfg->exports);
