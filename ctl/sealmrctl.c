@@ -22,7 +22,7 @@
 
 #include <ini.h>
 
-#include "admin.h"
+#include "proto.h"
 #include "util.h"
 
 #define CTL_TIMEOUT_MS 10000
@@ -55,7 +55,7 @@ static void usage(FILE *fp)
 		"                     every grant on an export\n"
 		"  -s SOCKET          the daemon's admin socket\n"
 		"  -c CONFIG          take admin_socket from this sealmrd.conf\n"
-		"                     (default socket " ADMIN_SOCKET_DEFAULT ")\n"
+		"                     (default socket " PROTO_ADMIN_SOCKET_DEFAULT ")\n"
 		"  --json             print the daemon's JSON reply\n"
 		"exit status: 0 ok, 1 bad usage or configuration, 2 cannot reach the daemon,\n"
 		"3 the daemon answered an error\n");
@@ -584,7 +584,7 @@ static int ctl_socket_path(const struct ctl_args *a, char **out)
 	int rc;
 
 	if (a->socket || !a->config) {
-		*out = strdup(a->socket ? a->socket : ADMIN_SOCKET_DEFAULT);
+		*out = strdup(a->socket ? a->socket : PROTO_ADMIN_SOCKET_DEFAULT);
 		return *out ? 0 : -ENOMEM;
 	}
 	rc = ini_parse(a->config, ctl_conf_key, &path);
@@ -597,7 +597,7 @@ static int ctl_socket_path(const struct ctl_args *a, char **out)
 		fprintf(stderr, "sealmrctl: %s:%d: not an INI line (ignored: only admin_socket "
 			"is read here; sealmrd -t -c %s checks the whole file)\n", a->config, rc,
 			a->config);
-	*out = path ? path : strdup(ADMIN_SOCKET_DEFAULT);
+	*out = path ? path : strdup(PROTO_ADMIN_SOCKET_DEFAULT);
 	return *out ? 0 : -ENOMEM;
 }
 

@@ -28,6 +28,9 @@
 /* Data queue pairs a session may have at most (v3). */
 #define PROTO_SESSION_QPS_MAX 16
 #define PROTO_DEFAULT_PORT 7471
+/* The admin socket (server/ADMIN.md) unless sealmrd.conf's admin_socket
+ * says otherwise: the daemon's and sealmrctl's default. */
+#define PROTO_ADMIN_SOCKET_DEFAULT "/run/sealmr/admin.sock"
 /* A grant's offset in its export is a multiple of this (OPEN_REQ). */
 #define PROTO_GRANT_ALIGN 4096
 /* Bytes of file data in one WRITE_SMALL_REQ or READ_SMALL_RESP (v2). */

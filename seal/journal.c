@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "journal.h"
 #include "seal-internal.h"
 #include "util.h"
@@ -324,7 +325,7 @@ static int journal_write(struct journal *j)
 		rc = -errno;
 		goto err_free;
 	}
-	rc = journal_write_all(fd, buf, len);
+	rc = FAULT("journal.write", EIO) ? -EIO : journal_write_all(fd, buf, len);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = -errno;
 	close(fd);

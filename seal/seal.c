@@ -25,6 +25,7 @@
 #include <linux/fs.h>
 #include <libpmem.h>
 
+#include "fault.h"
 #include "journal.h"
 #include "seal-internal.h"
 
@@ -87,7 +88,10 @@ static int seal_map(struct seal *s, int fd, const char *path, char *err, size_t 
 		       (uintptr_t)(s->offset & (SEAL_HUGE - 1));
 		if (want - base >= SEAL_HUGE)
 			want -= SEAL_HUGE;
-		addr = mmap((void *)want, s->map_len, prot, flags | MAP_FIXED, fd, (off_t)s->offset);
+		addr = FAULT("seal.map", ENOMEM)
+			       ? MAP_FAILED
+			       : mmap((void *)want, s->map_len, prot, flags | MAP_FIXED, fd,
+				      (off_t)s->offset);
 	}
 	if (addr == MAP_FAILED) {
 		int e = errno;

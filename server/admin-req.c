@@ -18,6 +18,7 @@
 #include "admin-req.h"
 #include "util.h"
 #include "log.h"
+#include "proto.h"
 #include "server.h"
 
 #define ADMIN_REQ_ERR_MAX 512
@@ -85,7 +86,7 @@ static const char *admin_req_access(bool writable)
 	return writable ? "rw" : "ro";
 }
 
-static json_object *admin_req_export_clients(const struct conf_export *e)
+static json_object *admin_req_export_clients(const struct server_export_view *e)
 {
 	json_object *arr = json_object_new_array();
 
@@ -99,38 +100,64 @@ static json_object *admin_req_export_clients(const struct conf_export *e)
 	return arr;
 }
 
+/* The array a listing fills, and whether it ran out of memory. */
+struct admin_req_list {
+	json_object *arr;
+	bool nomem;
+};
+
+/* A new object in the list's array; NULL (and nomem) when out of memory. */
+static json_object *admin_req_item(struct admin_req_list *l)
+{
+	json_object *o = l->nomem ? NULL : json_object_new_object();
+
+	if (!o || json_object_array_add(l->arr, o)) {
+		json_object_put(o);
+		l->nomem = true;
+		return NULL;
+	}
+	return o;
+}
+
+/* The listing's reply, or NULL when it ran out of memory. */
+static json_object *admin_req_list_done(struct admin_req_list *l, const char *key)
+{
+	if (l->nomem) {
+		json_object_put(l->arr);
+		return NULL;
+	}
+	return admin_req_ok(key, l->arr);
+}
+
+static void admin_req_export_item(const struct server_export_view *v, void *arg)
+{
+	json_object *o = admin_req_item(arg);
+
+	if (!o)
+		return;
+	admin_req_str(o, "name", v->name);
+	admin_req_str(o, "path", v->path);
+	admin_req_u64(o, "offset", v->offset);
+	admin_req_u64(o, "size", v->size);
+	admin_req_str(o, "access", admin_req_access(v->writable));
+	admin_req_str(o, "mode", v->dax ? "dax" : "pagecache");
+	admin_req_str(o, "reg", v->reg);
+	admin_req_bool(o, "sealed", v->sealed);
+	admin_req_u64(o, "grants", v->grants);
+	admin_req_u64(o, "commits", v->commits);
+	json_object_object_add(o, "clients", admin_req_export_clients(v));
+	admin_req_bool(o, "removed", v->removed);
+}
+
 static json_object *admin_req_exports(const struct admin_req_ctx *ctx, json_object *req,
 				      char *err, size_t errlen)
 {
-	struct server *srv = ctx->srv;
-	json_object *arr = json_object_new_array();
+	struct admin_req_list l = { json_object_new_array(), false };
 
-	if (!arr)
+	if (!l.arr)
 		return NULL;
-	for (unsigned i = 0; i < srv->nexports; i++) {
-		const struct export *exp = srv->exports[i];
-		json_object *o = json_object_new_object();
-
-		if (!o) {
-			json_object_put(arr);
-			return NULL;
-		}
-		admin_req_str(o, "name", exp->cfg.name);
-		admin_req_str(o, "path", exp->cfg.path);
-		admin_req_u64(o, "offset", exp->cfg.offset);
-		admin_req_u64(o, "size", exp->cfg.size);
-		admin_req_str(o, "access", admin_req_access(exp->cfg.writable));
-		admin_req_str(o, "mode", exp->cfg.mode == SEAL_MODE_DAX ? "dax" : "pagecache");
-		/* How grants are registered is decided when the seal is taken. */
-		admin_req_str(o, "reg", exp->seal ? export_reg_name(exp->reg) : NULL);
-		admin_req_bool(o, "sealed", exp->seal != NULL);
-		admin_req_u64(o, "grants", exp->grants);
-		admin_req_u64(o, "commits", exp->commits);
-		json_object_object_add(o, "clients", admin_req_export_clients(&exp->cfg));
-		admin_req_bool(o, "removed", exp->removed);
-		json_object_array_add(arr, o);
-	}
-	return admin_req_ok("exports", arr);
+	server_each_export(ctx->srv, admin_req_export_item, &l);
+	return admin_req_list_done(&l, "exports");
 }
 
 static int admin_req_by_id(const void *a, const void *b)
@@ -142,86 +169,73 @@ static int admin_req_by_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void admin_req_grant_item(const struct server_grant_view *v, void *arg)
+{
+	json_object *o = admin_req_item(arg);
+
+	if (!o)
+		return;
+	admin_req_u64(o, "id", v->id);
+	admin_req_str(o, "client", v->client);
+	admin_req_u64(o, "serial", v->client_serial);
+	admin_req_str(o, "export", v->export);
+	admin_req_u64(o, "offset", v->offset);
+	admin_req_u64(o, "length", v->length);
+	admin_req_str(o, "access", admin_req_access(v->writable));
+	admin_req_u64(o, "age", admin_req_age_s(v->created_ns));
+}
+
 static json_object *admin_req_grants(const struct admin_req_ctx *ctx, json_object *req,
 				     char *err, size_t errlen)
 {
-	json_object *arr = json_object_new_array();
-	struct conn *c;
-	struct grant *g;
+	struct admin_req_list l = { json_object_new_array(), false };
 
-	if (!arr)
+	if (!l.arr)
 		return NULL;
-	TAILQ_FOREACH(c, &ctx->srv->conns, entry) {
-		TAILQ_FOREACH(g, &c->grants, entry) {
-			json_object *o = json_object_new_object();
+	server_each_grant(ctx->srv, admin_req_grant_item, &l);
+	json_object_array_sort(l.arr, admin_req_by_id);
+	return admin_req_list_done(&l, "grants");
+}
 
-			if (!o) {
-				json_object_put(arr);
-				return NULL;
-			}
-			admin_req_u64(o, "id", g->id);
-			admin_req_str(o, "client", c->peer);
-			admin_req_u64(o, "serial", c->serial);
-			admin_req_str(o, "export", g->exp->cfg.name);
-			admin_req_u64(o, "offset", g->offset);
-			admin_req_u64(o, "length", g->length);
-			admin_req_str(o, "access",
-				      admin_req_access(g->access & PROTO_ACCESS_WRITE));
-			admin_req_u64(o, "age", admin_req_age_s(g->created_ns));
-			json_object_array_add(arr, o);
-		}
-	}
-	json_object_array_sort(arr, admin_req_by_id);
-	return admin_req_ok("grants", arr);
+static void admin_req_client_item(const struct server_client_view *v, void *arg)
+{
+	json_object *o = admin_req_item(arg);
+
+	if (!o)
+		return;
+	admin_req_str(o, "address", v->address);
+	admin_req_u64(o, "serial", v->serial);
+	admin_req_str(o, "state", v->state);
+	admin_req_u64(o, "grants", v->grants);
+	admin_req_u64(o, "qps", v->qps);
+	/* Not connected yet (accept sent, no ESTABLISHED): no age. */
+	if (v->connected_ns)
+		admin_req_u64(o, "age", admin_req_age_s(v->connected_ns));
+	else
+		admin_req_str(o, "age", NULL);
 }
 
 static json_object *admin_req_clients(const struct admin_req_ctx *ctx, json_object *req,
 				      char *err, size_t errlen)
 {
-	json_object *arr = json_object_new_array();
-	struct conn *c;
+	struct admin_req_list l = { json_object_new_array(), false };
 
-	if (!arr)
+	if (!l.arr)
 		return NULL;
-	TAILQ_FOREACH(c, &ctx->srv->conns, entry) {
-		json_object *o = json_object_new_object();
-
-		if (!o) {
-			json_object_put(arr);
-			return NULL;
-		}
-		admin_req_str(o, "address", c->peer);
-		admin_req_u64(o, "serial", c->serial);
-		admin_req_str(o, "state", conn_state_name(c->state));
-		admin_req_u64(o, "grants", c->ngrants);
-		admin_req_u64(o, "qps", c->ndata);
-		/* Not connected yet (accept sent, no ESTABLISHED): no age. */
-		if (c->connected_ns)
-			admin_req_u64(o, "age", admin_req_age_s(c->connected_ns));
-		else
-			admin_req_str(o, "age", NULL);
-		json_object_array_add(arr, o);
-	}
-	return admin_req_ok("clients", arr);
+	server_each_client(ctx->srv, admin_req_client_item, &l);
+	return admin_req_list_done(&l, "clients");
 }
 
 static json_object *admin_req_stats(const struct admin_req_ctx *ctx, json_object *req,
 				    char *err, size_t errlen)
 {
-	const struct server *srv = ctx->srv;
-	const struct server_stats *st = &srv->stats;
+	const struct server_stats *st = server_get_stats(ctx->srv);
 	json_object *o = json_object_new_object();
-	unsigned grants = 0, seals = 0, exports = 0;
-	const struct conn *c;
+	struct server_totals now;
 
 	if (!o)
 		return NULL;
-	TAILQ_FOREACH(c, &srv->conns, entry)
-		grants += c->ngrants;
-	for (unsigned i = 0; i < srv->nexports; i++) {
-		seals += srv->exports[i]->seal != NULL;
-		exports += !srv->exports[i]->removed;
-	}
+	server_get_totals(ctx->srv, &now);
 	admin_req_u64(o, "uptime", admin_req_age_s(ctx->started_ns));
 	admin_req_u64(o, "connections", st->connections);
 	admin_req_u64(o, "rejected", st->rejected);
@@ -238,56 +252,28 @@ static json_object *admin_req_stats(const struct admin_req_ctx *ctx, json_object
 	admin_req_u64(o, "open_ns_reply", st->open_ns_reply);
 	admin_req_u64(o, "closes", st->closes);
 	admin_req_u64(o, "close_ns_deregister", st->close_ns_deregister);
-	admin_req_u64(o, "current_connections", srv->nconns);
-	admin_req_u64(o, "current_grants", grants);
-	admin_req_u64(o, "current_seals", seals);
-	admin_req_u64(o, "exports", exports);
+	admin_req_u64(o, "current_connections", now.connections);
+	admin_req_u64(o, "current_grants", now.grants);
+	admin_req_u64(o, "current_seals", now.seals);
+	admin_req_u64(o, "exports", now.exports);
 	return admin_req_ok("stats", o);
-}
-
-static struct conn *admin_req_find_grant(struct server *srv, uint64_t id, struct grant **out)
-{
-	struct conn *c;
-	struct grant *g;
-
-	TAILQ_FOREACH(c, &srv->conns, entry)
-		TAILQ_FOREACH(g, &c->grants, entry)
-			if (g->id == id) {
-				*out = g;
-				return c;
-			}
-	return NULL;
-}
-
-/* "10.0.2.15" names every connection from that host, "10.0.2.15:40102" one. */
-static bool admin_req_client_matches(const struct conn *c, const char *addr)
-{
-	char ip[INET_ADDRSTRLEN];
-
-	if (strchr(addr, ':'))
-		return !strcmp(c->peer, addr);
-	return inet_ntop(AF_INET, &c->peer_addr, ip, sizeof(ip)) && !strcmp(ip, addr);
 }
 
 static int admin_req_revoke_grant(const struct admin_req_ctx *ctx, json_object *v, char *err,
 				  size_t errlen)
 {
-	struct grant *g;
-	struct conn *c;
 	uint64_t id;
+	int n;
 
 	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1) {
 		snprintf(err, errlen, "\"grant\" wants a grant id, a positive integer");
 		return -EINVAL;
 	}
 	id = json_object_get_uint64(v);
-	c = admin_req_find_grant(ctx->srv, id, &g);
-	if (!c) {
+	n = server_revoke_grant_id(ctx->srv, id, PROTO_REVOKE_ADMIN, ADMIN_REQ_REVOKE_TEXT);
+	if (n < 0)
 		snprintf(err, errlen, "no grant %llu", (unsigned long long)id);
-		return -ENOENT;
-	}
-	conn_revoke(c, g, PROTO_REVOKE_ADMIN, ADMIN_REQ_REVOKE_TEXT);
-	return 1;
+	return n;
 }
 
 static int admin_req_revoke_client(const struct admin_req_ctx *ctx, json_object *v, char *err,
@@ -295,25 +281,16 @@ static int admin_req_revoke_client(const struct admin_req_ctx *ctx, json_object 
 {
 	const char *addr = json_object_get_string(v);
 	char esc[256];
-	struct conn *c;
-	unsigned matched = 0;
-	int n = 0;
+	int n;
 
 	if (!json_object_is_type(v, json_type_string) || !*addr) {
 		snprintf(err, errlen, "\"client\" wants an address, IP or IP:PORT");
 		return -EINVAL;
 	}
-	TAILQ_FOREACH(c, &ctx->srv->conns, entry) {
-		if (!admin_req_client_matches(c, addr))
-			continue;
-		matched++;
-		n += (int)conn_revoke_export(c, NULL, PROTO_REVOKE_ADMIN, ADMIN_REQ_REVOKE_TEXT);
-	}
-	if (!matched) {
+	n = server_revoke_client(ctx->srv, addr, PROTO_REVOKE_ADMIN, ADMIN_REQ_REVOKE_TEXT);
+	if (n < 0)
 		snprintf(err, errlen, "no client %s (sealmrctl clients lists them)",
 			 admin_req_esc(addr, esc, sizeof(esc)));
-		return -ENOENT;
-	}
 	return n;
 }
 
@@ -321,19 +298,17 @@ static int admin_req_revoke_export(const struct admin_req_ctx *ctx, json_object 
 				   size_t errlen)
 {
 	const char *name = json_object_get_string(v);
-	struct export *exp;
 	char esc[256];
+	int n;
 
 	if (!json_object_is_type(v, json_type_string)) {
 		snprintf(err, errlen, "\"export\" wants an export name, a string");
 		return -EINVAL;
 	}
-	exp = server_find_export(ctx->srv, name);
-	if (!exp) {
+	n = server_revoke_export_name(ctx->srv, name, PROTO_REVOKE_ADMIN, ADMIN_REQ_REVOKE_TEXT);
+	if (n < 0)
 		snprintf(err, errlen, "no export '%s'", admin_req_esc(name, esc, sizeof(esc)));
-		return -ENOENT;
-	}
-	return (int)server_revoke_export(ctx->srv, exp, PROTO_REVOKE_ADMIN, ADMIN_REQ_REVOKE_TEXT);
+	return n;
 }
 
 static json_object *admin_req_revoke(const struct admin_req_ctx *ctx, json_object *req,

@@ -27,6 +27,7 @@
 #include "admin.h"
 #include "util.h"
 #include "admin-req.h"
+#include "fault.h"
 #include "log.h"
 #include "server.h"
 
@@ -47,6 +48,7 @@ TAILQ_HEAD(admin_client_list, admin_client);
 
 struct admin {
 	struct server *srv;
+	struct event_base *base;
 	char *path;
 	dev_t dev; /* of the socket this daemon made: only that one is unlinked */
 	ino_t ino;
@@ -198,8 +200,9 @@ static void admin_on_accept(struct evconnlistener *lev, evutil_socket_t fd, stru
 		admin_refuse(fd, "too many admin connections");
 		return;
 	}
-	cl = calloc(1, sizeof(*cl));
+	cl = FAULT("admin.client", ENOMEM) ? NULL : calloc(1, sizeof(*cl));
 	if (!cl) {
+		LOG_ERR("admin: cannot take a client: %s", strerror(errno));
 		admin_refuse(fd, "out of memory");
 		return;
 	}
@@ -208,7 +211,7 @@ static void admin_on_accept(struct evconnlistener *lev, evutil_socket_t fd, stru
 		snprintf(cl->who, sizeof(cl->who), "pid %ld uid %u", (long)cred.pid, cred.uid);
 	else
 		snprintf(cl->who, sizeof(cl->who), "fd %d", fd);
-	cl->bev = bufferevent_socket_new(adm->srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	cl->bev = bufferevent_socket_new(adm->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!cl->bev || bufferevent_enable(cl->bev, EV_READ | EV_WRITE)) {
 		LOG_ERR("admin (%s): cannot set up its buffers; dropped", cl->who);
 		if (cl->bev)
@@ -341,7 +344,7 @@ static int admin_listen(struct admin *adm)
 	adm->dev = st.st_dev;
 	adm->ino = st.st_ino;
 	/* Backlog 0: listen() was called above. */
-	adm->lev = evconnlistener_new(adm->srv->base, admin_on_accept, adm,
+	adm->lev = evconnlistener_new(adm->base, admin_on_accept, adm,
 				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (!adm->lev) {
 		rc = -ENOMEM;
@@ -357,7 +360,8 @@ err_close:
 	return rc;
 }
 
-int admin_new(struct server *srv, struct admin **out)
+int admin_new(struct server *srv, struct event_base *base, const char *path,
+	      struct admin **out)
 {
 	struct admin *adm = calloc(1, sizeof(*adm));
 	int rc;
@@ -365,11 +369,12 @@ int admin_new(struct server *srv, struct admin **out)
 	if (!adm)
 		return -ENOMEM;
 	adm->srv = srv;
+	adm->base = base;
 	adm->started_ns = util_now_ns();
 	TAILQ_INIT(&adm->clients);
 	/* A copy: a reload replaces the configuration, not the socket. */
-	adm->path = strdup(srv->cfg->fixed.admin_socket);
-	adm->pause_ev = evtimer_new(srv->base, admin_on_pause_end, adm);
+	adm->path = strdup(path);
+	adm->pause_ev = evtimer_new(base, admin_on_pause_end, adm);
 	if (!adm->path || !adm->pause_ev) {
 		rc = -ENOMEM;
 		goto err_delete;

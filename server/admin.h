@@ -8,19 +8,18 @@
 #ifndef SEALMR_ADMIN_H
 #define SEALMR_ADMIN_H
 
-/* Where sealmrd.conf puts it unless admin_socket says otherwise. */
-#define ADMIN_SOCKET_DEFAULT "/run/sealmr/admin.sock"
-
+struct event_base;
 struct server;
 struct admin;
 
 /*
- * Creates srv->cfg->admin_socket (and its parent directories, 0755),
- * replacing a stale socket left by a dead daemon but never a live one or
- * anything that is not a socket, and serves it on srv->base. 0 or -errno,
- * with the cause logged.
+ * Creates the socket at path (and its parent directories, 0755), replacing
+ * a stale socket left by a dead daemon but never a live one or anything
+ * that is not a socket, and serves srv's requests on it from base. 0 or
+ * -errno, with the cause logged.
  */
-int admin_new(struct server *srv, struct admin **out);
+int admin_new(struct server *srv, struct event_base *base, const char *path,
+	      struct admin **out);
 /* Drops the admin clients, closes and unlinks the socket. NULL is fine. */
 void admin_delete(struct admin **adm);
 

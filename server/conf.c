@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include "conf.h"
-#include "admin.h"
 #include "proto.h"
 
 #include <arpa/inet.h>
@@ -465,7 +464,7 @@ static int conf_defaults(struct conf *cfg, const char *file)
 {
 	cfg->file = strdup(file);
 	cfg->fixed.state_dir = strdup("/var/lib/sealmr");
-	cfg->fixed.admin_socket = strdup(ADMIN_SOCKET_DEFAULT);
+	cfg->fixed.admin_socket = strdup(PROTO_ADMIN_SOCKET_DEFAULT);
 	strcpy(cfg->fixed.listen_host, "0.0.0.0");
 	cfg->fixed.listen_port = PROTO_DEFAULT_PORT;
 	cfg->log_level = LOG_LEVEL_NOTICE;

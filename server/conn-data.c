@@ -17,8 +17,9 @@
 #include <string.h>
 
 #include "conn.h"
+#include "fault.h"
 #include "log.h"
-#include "server.h"
+#include "server-internal.h"
 
 static struct conn *conn_data_session(struct conn_list *conns, uint64_t session)
 {
@@ -92,7 +93,7 @@ static int conn_data_accept(struct conn_data *d, const struct proto_session_priv
 	qa.cap.max_recv_wr = 1;
 	qa.cap.max_send_sge = 1;
 	qa.cap.max_recv_sge = 1;
-	if (rdma_create_qp(d->id, c->pd, &qa))
+	if (FAULT("conn-data.create_qp", ENOMEM) || rdma_create_qp(d->id, c->pd, &qa))
 		return -errno;
 	proto_conn_priv_encode(&priv, pd);
 	proto_session_priv_encode(&echo, pd);

@@ -14,7 +14,7 @@
 #include "conn.h"
 #include "flush.h"
 #include "log.h"
-#include "server.h"
+#include "server-internal.h"
 #include "util.h"
 
 static void conn_on_list(struct conn *c, const struct proto_msg *req)
@@ -108,7 +108,7 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 		srv->stats.seals++;
 	t1 = util_now_ns();
 	rc = grant_new(c->pd, c->flush_caps, exp, ++srv->next_grant_id, o->offset, o->length,
-		       o->access | PROTO_ACCESS_READ, &g, err, sizeof(err));
+		       (o->access & PROTO_ACCESS_WRITE) != 0, &g, err, sizeof(err));
 	t2 = util_now_ns();
 	if (rc) {
 		export_release(exp);
@@ -121,7 +121,7 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 	grant_fill_proto(g, c->place, &m.u.grant);
 	LOG_INFO("client %s: grant %llu on '%s' [%llu, +%llu) %s rkey 0x%x", c->peer,
 		 (unsigned long long)g->id, exp->cfg.name, (unsigned long long)g->offset,
-		 (unsigned long long)g->length, (g->access & PROTO_ACCESS_WRITE) ? "rw" : "ro",
+		 (unsigned long long)g->length, g->writable ? "rw" : "ro",
 		 g->mr->rkey);
 	conn_send(c, &m);
 	srv->stats.open_ns_checks += t1 - t0;
@@ -187,14 +187,16 @@ static void conn_on_stat(struct conn *c, const struct proto_msg *req)
 	s->size = exp->cfg.size;
 	s->access = export_proto_access(exp);
 	s->mode = export_proto_mode(exp);
-	s->reg = exp->seal ? exp->reg : PROTO_REG_ODP;
+	s->reg = exp->seal ? export_proto_reg(exp->reg) : PROTO_REG_ODP;
 	s->persist = export_proto_persist(exp);
 	s->grants = exp->grants;
 	s->sealed = exp->seal != NULL;
 	s->commits = exp->commits;
-	s->flush = exp->cfg.writable
-			   ? flush_offer(c->flush_caps, exp, s->reg, PROTO_ACCESS_WRITE)
-			   : PROTO_FLUSH_COMMIT;
+	s->flush = PROTO_FLUSH_COMMIT |
+		   (flush_native(c->flush_caps, exp, exp->seal ? exp->reg : EXPORT_REG_ODP,
+				 exp->cfg.writable)
+			    ? PROTO_FLUSH_RDMA_FLUSH
+			    : 0);
 	conn_send(c, &m);
 }
 

@@ -16,7 +16,7 @@
 
 #include "conn.h"
 #include "log.h"
-#include "server.h"
+#include "server-internal.h"
 
 /* The grant's bytes off..+len in the daemon's mapping, after the checks
  * every small request shares; NULL when refused (the client was told). */
@@ -31,7 +31,7 @@ static char *conn_small_at(struct conn *c, const struct proto_msg *req, bool wri
 			   (unsigned long long)r->grant_id);
 		return NULL;
 	}
-	if (write && !(g->access & PROTO_ACCESS_WRITE)) {
+	if (write && !g->writable) {
 		conn_error(c, req->hdr.req_id, EACCES, "grant %llu is read-only",
 			   (unsigned long long)g->id);
 		return NULL;

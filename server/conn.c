@@ -13,10 +13,11 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "fault.h"
 #include "flush.h"
 #include "log.h"
 #include "place.h"
-#include "server.h"
+#include "server-internal.h"
 #include "util.h"
 
 #define CONN_CQ_DEPTH (CONN_RECVS + CONN_SENDS)
@@ -249,7 +250,8 @@ static int conn_create_verbs(struct conn *c)
 	c->bufs = aligned_alloc(4096, size);
 	if (!c->bufs)
 		return -ENOMEM;
-	c->bufs_mr = ibv_reg_mr(c->pd, c->bufs, size, IBV_ACCESS_LOCAL_WRITE);
+	c->bufs_mr = FAULT("conn.reg_bufs", ENOMEM) ? NULL
+						    : ibv_reg_mr(c->pd, c->bufs, size, IBV_ACCESS_LOCAL_WRITE);
 	if (!c->bufs_mr)
 		return -errno;
 	qa.send_cq = c->cq;
@@ -259,7 +261,7 @@ static int conn_create_verbs(struct conn *c)
 	qa.cap.max_recv_wr = CONN_RECVS;
 	qa.cap.max_send_sge = 1;
 	qa.cap.max_recv_sge = 1;
-	if (rdma_create_qp(c->id, c->pd, &qa))
+	if (FAULT("conn.create_qp", ENOMEM) || rdma_create_qp(c->id, c->pd, &qa))
 		return -errno;
 	for (unsigned i = 0; i < CONN_RECVS; i++)
 		if ((rc = conn_post_recv(c, i)))
@@ -282,7 +284,7 @@ int conn_accept_id(struct rdma_cm_id *id, const void *priv, uint8_t len)
 	param.responder_resources = (uint8_t)(attr.max_qp_rd_atom < 16 ? attr.max_qp_rd_atom : 16);
 	param.initiator_depth = (uint8_t)(attr.max_qp_init_rd_atom < 16 ? attr.max_qp_init_rd_atom : 16);
 	param.rnr_retry_count = 7;
-	if (rdma_accept(id, &param))
+	if (FAULT("conn.accept", EIO) || rdma_accept(id, &param))
 		return -errno;
 	return 0;
 }
@@ -334,7 +336,7 @@ int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t version, uint16
 	     struct conn **out)
 {
 	struct sockaddr *sa = rdma_get_peer_addr(id);
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c = FAULT("conn.new", ENOMEM) ? NULL : calloc(1, sizeof(*c));
 	char why[160];
 	int rc;
 

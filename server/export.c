@@ -9,12 +9,13 @@
 #include <sys/vfs.h>
 #include <linux/magic.h>
 
+#include "fault.h"
 #include "export.h"
 #include "log.h"
 
 int export_new(const struct conf_export *cfg, struct export **out)
 {
-	struct export *exp = calloc(1, sizeof(*exp));
+	struct export *exp = FAULT("export.new", ENOMEM) ? NULL : calloc(1, sizeof(*exp));
 
 	if (!exp)
 		return -ENOMEM;
@@ -45,22 +46,22 @@ void export_delete(struct export **pexp)
  * of an ext4/xfs page-cache file with EFAULT; only shmem pins. ODP works for
  * all and is invalidated when the file changes, so it is the default.
  */
-static enum proto_reg export_choose_reg(const struct export *exp)
+static enum export_reg export_choose_reg(const struct export *exp)
 {
 	struct statfs sfs;
 
 	switch (exp->cfg.reg) {
 	case CONF_REG_ODP:
-		return PROTO_REG_ODP;
+		return EXPORT_REG_ODP;
 	case CONF_REG_PINNED:
-		return PROTO_REG_PINNED;
+		return EXPORT_REG_PINNED;
 	case CONF_REG_AUTO:
 		break;
 	}
 	if (exp->cfg.mode == SEAL_MODE_PAGECACHE && statfs(exp->cfg.path, &sfs) == 0 &&
 	    sfs.f_type == TMPFS_MAGIC)
-		return PROTO_REG_PINNED;
-	return PROTO_REG_ODP;
+		return EXPORT_REG_PINNED;
+	return EXPORT_REG_ODP;
 }
 
 int export_hold(struct export *exp, struct seal_registry *reg, char *err, size_t errlen)
@@ -119,7 +120,12 @@ uint32_t export_proto_persist(const struct export *exp)
 	return exp->cfg.mode == SEAL_MODE_DAX ? PROTO_PERSIST_PMEM : PROTO_PERSIST_PAGECACHE;
 }
 
-const char *export_reg_name(enum proto_reg reg)
+uint32_t export_proto_reg(enum export_reg reg)
 {
-	return reg == PROTO_REG_PINNED ? "pinned" : "odp";
+	return reg == EXPORT_REG_PINNED ? PROTO_REG_PINNED : PROTO_REG_ODP;
+}
+
+const char *export_reg_name(enum export_reg reg)
+{
+	return reg == EXPORT_REG_PINNED ? "pinned" : "odp";
 }

@@ -14,10 +14,16 @@
 #include "proto.h"
 #include "seal.h"
 
+/* How grants on an export are registered (PROTO_REG_* on the wire). */
+enum export_reg {
+	EXPORT_REG_ODP,    /* on-demand paging: fs-dax and page-cache files */
+	EXPORT_REG_PINNED, /* a long-term pin: tmpfs only */
+};
+
 struct export {
 	struct conf_export cfg; /* a copy: reloads replace the config */
 	struct seal *seal;      /* while grants > 0 */
-	enum proto_reg reg;     /* how grants on it are registered */
+	enum export_reg reg;
 	unsigned grants;
 	uint64_t commits;
 	bool removed;           /* dropped by a reload, gone with its last grant */
@@ -36,6 +42,7 @@ void export_release(struct export *exp);
 uint32_t export_proto_access(const struct export *exp);
 uint32_t export_proto_mode(const struct export *exp);
 uint32_t export_proto_persist(const struct export *exp);
-const char *export_reg_name(enum proto_reg reg);
+uint32_t export_proto_reg(enum export_reg reg);
+const char *export_reg_name(enum export_reg reg);
 
 #endif

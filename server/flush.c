@@ -53,16 +53,12 @@ unsigned flush_caps_of(struct ibv_context *verbs, char *why, size_t whylen)
 #endif
 }
 
-uint32_t flush_offer(unsigned caps, const struct export *exp, enum proto_reg reg,
-		     uint32_t access)
+bool flush_native(unsigned caps, const struct export *exp, enum export_reg reg, bool writable)
 {
-	unsigned need = reg == PROTO_REG_ODP ? FLUSH_CAP_ODP : FLUSH_CAP_PINNED;
+	unsigned need = reg == EXPORT_REG_ODP ? FLUSH_CAP_ODP : FLUSH_CAP_PINNED;
 
 	/* The page cache is not the file: only fs-dax stores reach it. */
-	if ((caps & need) && (access & PROTO_ACCESS_WRITE) &&
-	    export_proto_persist(exp) == PROTO_PERSIST_PMEM)
-		return PROTO_FLUSH_COMMIT | PROTO_FLUSH_RDMA_FLUSH;
-	return PROTO_FLUSH_COMMIT;
+	return (caps & need) && writable && exp->cfg.mode == SEAL_MODE_DAX;
 }
 
 int flush_access_flag(void)
@@ -72,9 +68,4 @@ int flush_access_flag(void)
 #else
 	return 0;
 #endif
-}
-
-const char *flush_methods_name(uint32_t flush)
-{
-	return (flush & PROTO_FLUSH_RDMA_FLUSH) ? "commit native" : "commit";
 }

@@ -11,6 +11,7 @@
 #ifndef SEALMR_FLUSH_H
 #define SEALMR_FLUSH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <infiniband/verbs.h>
@@ -26,14 +27,11 @@ enum flush_cap {
 /* enum flush_cap bits of verbs, and in why what rules the rest out. */
 unsigned flush_caps_of(struct ibv_context *verbs, char *why, size_t whylen);
 
-/* The PROTO_FLUSH bits of a grant with access on exp, registered as reg. */
-uint32_t flush_offer(unsigned caps, const struct export *exp, enum proto_reg reg,
-		     uint32_t access);
+/* Whether a grant on exp, registered as reg, gets the native flush. */
+bool flush_native(unsigned caps, const struct export *exp, enum export_reg reg, bool writable);
 
 /* The access flag a region registered for a native flush gets (0: none). */
 int flush_access_flag(void);
 
-/* "commit" or "commit native": the methods of PROTO_FLUSH bits, for logs. */
-const char *flush_methods_name(uint32_t flush);
 
 #endif

@@ -7,17 +7,18 @@
 #include <string.h>
 #include <time.h>
 
+#include "fault.h"
 #include "flush.h"
 #include "grant.h"
 #include "util.h"
 #include "log.h"
 
-static int grant_access_flags(uint32_t access)
+static int grant_access_flags(bool writable)
 {
 	int flags = IBV_ACCESS_REMOTE_READ;
 
 	/* Remote write needs local write; atomics ride on write access. */
-	if (access & PROTO_ACCESS_WRITE)
+	if (writable)
 		flags |= IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
 			 IBV_ACCESS_REMOTE_ATOMIC;
 	return flags;
@@ -28,9 +29,11 @@ static struct ibv_mr *grant_reg(struct ibv_pd *pd, struct export *exp, void *add
 				uint64_t len, int *flags, char *err, size_t errlen)
 {
 	struct ibv_mr *mr;
-	int odp = exp->reg == PROTO_REG_ODP;
+	int odp = exp->reg == EXPORT_REG_ODP;
 
-	mr = ibv_reg_mr(pd, addr, len, *flags | (odp ? IBV_ACCESS_ON_DEMAND : 0));
+	mr = FAULT("grant.reg_mr", ENOMEM)
+		     ? NULL
+		     : ibv_reg_mr(pd, addr, len, *flags | (odp ? IBV_ACCESS_ON_DEMAND : 0));
 	if (mr)
 		return mr;
 	if (!odp && (errno == EOPNOTSUPP || errno == EFAULT)) {
@@ -39,7 +42,7 @@ static struct ibv_mr *grant_reg(struct ibv_pd *pd, struct export *exp, void *add
 		LOG_WARN("export '%s': pinned ibv_reg_mr(addr=%p, len=%llu): %s; "
 			 "falling back to on-demand paging", exp->cfg.name, addr,
 			 (unsigned long long)len, strerror(errno));
-		exp->reg = PROTO_REG_ODP;
+		exp->reg = EXPORT_REG_ODP;
 		return grant_reg(pd, exp, addr, len, flags, err, errlen);
 	}
 	if ((*flags & flush_access_flag()) && (errno == EINVAL || errno == EOPNOTSUPP)) {
@@ -61,20 +64,20 @@ static struct ibv_mr *grant_reg(struct ibv_pd *pd, struct export *exp, void *add
 }
 
 int grant_new(struct ibv_pd *pd, unsigned flush_caps, struct export *exp, uint64_t id,
-	      uint64_t offset, uint64_t length, uint32_t access, struct grant **out, char *err,
+	      uint64_t offset, uint64_t length, bool writable, struct grant **out, char *err,
 	      size_t errlen)
 {
-	struct grant *g = calloc(1, sizeof(*g));
-	int flags = grant_access_flags(access);
+	struct grant *g = FAULT("grant.new", ENOMEM) ? NULL : calloc(1, sizeof(*g));
+	int flags = grant_access_flags(writable);
 	char *base;
 
 	if (!g) {
-		snprintf(err, errlen, "out of memory");
+		snprintf(err, errlen, "export '%s': a grant: %s", exp->cfg.name, strerror(ENOMEM));
 		return -ENOMEM;
 	}
 	/* The seal maps the whole export: grant offsets are seal offsets. */
 	base = (char *)seal_addr(exp->seal) + offset;
-	if (flush_offer(flush_caps, exp, exp->reg, access) & PROTO_FLUSH_RDMA_FLUSH)
+	if (flush_native(flush_caps, exp, exp->reg, writable))
 		flags |= flush_access_flag();
 	g->mr = grant_reg(pd, exp, base, length, &flags, err, errlen);
 	if (!g->mr) {
@@ -88,10 +91,10 @@ int grant_new(struct ibv_pd *pd, unsigned flush_caps, struct export *exp, uint64
 	g->exp = exp;
 	g->offset = offset;
 	g->length = length;
-	g->access = access;
+	g->writable = writable;
 	/* What the region got, and how it ended up registered, decide. */
-	g->flush = (flags & flush_access_flag()) ? flush_offer(flush_caps, exp, exp->reg, access)
-						 : PROTO_FLUSH_COMMIT;
+	g->native_flush = (flags & flush_access_flag()) &&
+			  flush_native(flush_caps, exp, exp->reg, writable);
 	g->created_ns = util_now_ns();
 	*out = g;
 	return 0;
@@ -120,11 +123,11 @@ void grant_fill_proto(const struct grant *g, uint32_t place, struct proto_grant 
 	out->offset = g->offset;
 	out->length = g->length;
 	out->rkey = g->mr->rkey;
-	out->access = g->access;
+	out->access = PROTO_ACCESS_READ | (g->writable ? PROTO_ACCESS_WRITE : 0);
 	out->persist = export_proto_persist(g->exp);
-	out->flush = g->flush;
+	out->flush = PROTO_FLUSH_COMMIT | (g->native_flush ? PROTO_FLUSH_RDMA_FLUSH : 0);
 	/* Pinned regions go through rxe's ordinary copy, which keeps the offset. */
-	out->place = g->exp->reg == PROTO_REG_ODP ? place : PROTO_PLACE_EXACT;
+	out->place = g->exp->reg == EXPORT_REG_ODP ? place : PROTO_PLACE_EXACT;
 }
 
 int grant_persist(struct grant *g, uint64_t off, uint64_t len)

@@ -8,6 +8,7 @@
 #ifndef SEALMR_GRANT_H
 #define SEALMR_GRANT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
 #include <infiniband/verbs.h>
@@ -20,8 +21,8 @@ struct grant {
 	struct export *exp;
 	uint64_t offset; /* in the export */
 	uint64_t length;
-	uint32_t access; /* enum proto_access bits */
-	uint32_t flush;  /* enum proto_flush bits: what its registration allows */
+	bool writable;
+	bool native_flush; /* registered so that an RDMA FLUSH is persistent */
 	struct ibv_mr *mr;
 	uint64_t created_ns;
 };
@@ -33,7 +34,7 @@ TAILQ_HEAD(grant_list, grant);
  * pd's device) and the export allow it. Returns -errno with a message in err.
  */
 int grant_new(struct ibv_pd *pd, unsigned flush_caps, struct export *exp, uint64_t id,
-	      uint64_t offset, uint64_t length, uint32_t access, struct grant **out, char *err,
+	      uint64_t offset, uint64_t length, bool writable, struct grant **out, char *err,
 	      size_t errlen);
 /* Deregisters (the rkey dies here) and releases the export. NULL is fine. */
 void grant_delete(struct grant **grant);

@@ -9,7 +9,7 @@ server_sealmrd_SOURCES = server/sealmrd.c \
 	server/conn.c server/conn.h server/conn-req.c server/conn-small.c server/conn-data.c \
 	server/devwatch.c server/devwatch.h \
 	server/admin.c server/admin.h server/admin-req.c server/admin-req.h \
-	server/server.c server/server.h server/sweep.c
+	server/server.c server/server.h server/server-internal.h server/view.c
 server_sealmrd_CPPFLAGS = $(AM_CPPFLAGS) $(SERVER_CPPFLAGS)
 server_sealmrd_CFLAGS = $(AM_CFLAGS) $(IBVERBS_CFLAGS) $(RDMACM_CFLAGS) $(LIBEVENT_CFLAGS) \
 	$(INIH_CFLAGS) $(JSONC_CFLAGS)
@@ -23,7 +23,7 @@ if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/admin/admin-req-run
 TESTS += tests/unit/admin/admin-req-run
 tests_unit_admin_admin_req_run_SOURCES = tests/unit/admin/admin-req-run.c \
-	server/admin-req.c server/admin-req.h server/sweep.c
+	server/admin-req.c server/admin-req.h server/view.c
 tests_unit_admin_admin_req_run_CPPFLAGS = $(AM_CPPFLAGS) $(SERVER_CPPFLAGS)
 tests_unit_admin_admin_req_run_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(JSONC_CFLAGS) \
 	$(IBVERBS_CFLAGS) $(RDMACM_CFLAGS) $(LIBEVENT_CFLAGS)

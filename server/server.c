@@ -18,7 +18,7 @@
 #include "flush.h"
 #include "log.h"
 #include "place.h"
-#include "server.h"
+#include "server-internal.h"
 
 #define SERVER_VERIFY_MS 1000
 /* How long a stop waits for clients to take their REVOKEs and hang up. */
@@ -269,12 +269,14 @@ static int server_add_exports(struct server *srv, const struct conf *cfg)
 		if (server_find_export(srv, cfg->exports[i].name))
 			continue;
 		tab = realloc(srv->exports, (srv->nexports + 1) * sizeof(*tab));
-		if (!tab)
-			return -ENOMEM;
-		srv->exports = tab;
-		rc = export_new(&cfg->exports[i], &exp);
-		if (rc)
+		rc = tab ? export_new(&cfg->exports[i], &exp) : -ENOMEM;
+		if (tab)
+			srv->exports = tab;
+		if (rc) {
+			LOG_ERR("export '%s': cannot set it up: %s", cfg->exports[i].name,
+				strerror(-rc));
 			return rc;
+		}
 		srv->exports[srv->nexports++] = exp;
 		LOG_INFO("export '%s': %s, %llu bytes at %llu, %s, %s", exp->cfg.name,
 			 exp->cfg.path, (unsigned long long)exp->cfg.size,
@@ -550,7 +552,7 @@ int server_listen(struct server *srv)
 	if (!srv->cm_ev || event_add(srv->cm_ev, NULL))
 		return -ENOMEM;
 	/* Before "listening on": whoever waits for that line may use it. */
-	rc = admin_new(srv, &srv->admin);
+	rc = admin_new(srv, srv->base, srv->cfg->fixed.admin_socket, &srv->admin);
 	if (rc)
 		return rc;
 	LOG_NOTICE("listening on %s:%s%s%s%s, %u exports", cfg->fixed.listen_host, port,

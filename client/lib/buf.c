@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "sealmr-internal.h"
 
 int sealmr_buf_reg(struct sealmr_conn *c, void *addr, size_t len, struct sealmr_buf **out)
@@ -23,7 +24,7 @@ int sealmr_buf_reg(struct sealmr_conn *c, void *addr, size_t len, struct sealmr_
 	b = calloc(1, sizeof(*b));
 	if (!b)
 		return sess_err(c, -ENOMEM, "buffer registration: out of memory");
-	b->mr = ibv_reg_mr(c->pd, addr, len, IBV_ACCESS_LOCAL_WRITE);
+	b->mr = FAULT("buf.reg_mr", ENOMEM) ? NULL : ibv_reg_mr(c->pd, addr, len, IBV_ACCESS_LOCAL_WRITE);
 	if (!b->mr) {
 		int rc = -errno;
 

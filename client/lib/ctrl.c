@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fault.h"
 #include "log.h"
 #include "sealmr-internal.h"
 
@@ -66,7 +67,9 @@ int ctrl_setup(struct sealmr_conn *c)
 	if (!c->ctrl_buf)
 		return sess_err(c, -ENOMEM, "out of memory for the control buffers");
 	memset(c->ctrl_buf, 0, CTRL_BUF_SIZE);
-	c->ctrl_mr = ibv_reg_mr(c->pd, c->ctrl_buf, CTRL_BUF_SIZE, IBV_ACCESS_LOCAL_WRITE);
+	c->ctrl_mr = FAULT("ctrl.reg_mr", ENOMEM)
+			     ? NULL
+			     : ibv_reg_mr(c->pd, c->ctrl_buf, CTRL_BUF_SIZE, IBV_ACCESS_LOCAL_WRITE);
 	if (!c->ctrl_mr) {
 		int rc = -errno;
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "log.h"
 #include "sealmr-internal.h"
 
@@ -50,12 +51,14 @@ static int dqp_create_qp(struct sealmr_conn *c, struct dqp *q)
 #if HAVE_DECL_IBV_WR_FLUSH
 	qa.send_ops_flags |= IBV_QP_EX_WITH_FLUSH;
 #endif
-	if (rdma_create_qp_ex(q->id, &qa) == 0) {
+	/* A QP without the extended operations still carries the rest. */
+	if (!FAULT("dqp.create_qp", ENOMEM) && rdma_create_qp_ex(q->id, &qa) == 0) {
 		q->qp = q->id->qp;
 		q->qpx = ibv_qp_to_qp_ex(q->qp);
-		c->atomic_write_why[0] = '\0';
 		return 0;
 	}
+	/* Kept for the session: extended requests go to any data QP, so one
+	 * without them is enough to refuse them (atomic.c, xfer.c). */
 	snprintf(c->atomic_write_why, sizeof(c->atomic_write_why),
 		 "%s cannot make a QP with atomic write (ibv_create_qp_ex: %s)",
 		 ibv_get_device_name(c->verbs->device), strerror(errno));

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "log.h"
 #include "sealmr-internal.h"
 
@@ -114,7 +115,7 @@ int sealmr_open(struct sealmr_conn *c, const char *name, uint64_t offset, uint64
 	if (access & ~(unsigned)(SEALMR_READ | SEALMR_WRITE))
 		return sess_err(c, -EINVAL, "open '%s': unknown access bits 0x%x", name, access);
 	snprintf(what, sizeof(what), "open '%s'", name);
-	g = calloc(1, sizeof(*g));
+	g = FAULT("grant.open", ENOMEM) ? NULL : calloc(1, sizeof(*g));
 	if (!g)
 		return sess_err(c, -ENOMEM, "%s: out of memory", what);
 	g->conn = c;

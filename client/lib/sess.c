@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "log.h"
 #include "sealmr-internal.h"
 
@@ -238,7 +239,7 @@ static int sess_create_qp(struct sealmr_conn *c)
 	qa.cap.max_recv_wr = SESS_RECVS;
 	qa.cap.max_send_sge = 1;
 	qa.cap.max_recv_sge = 1;
-	if (rdma_create_qp(c->id, c->pd, &qa))
+	if (FAULT("sess.create_qp", ENOMEM) || rdma_create_qp(c->id, c->pd, &qa))
 		return sess_err(c, -errno, "cannot connect to sealmrd at %s: rdma_create_qp(send %u, "
 				"recv %u): %s", c->where, SESS_CTRL_SQ, SESS_RECVS, strerror(errno));
 	c->qp = c->id->qp;
@@ -456,7 +457,7 @@ int sess_ensure(struct sealmr_conn *c)
 static int sess_new(const char *host, uint16_t port, const struct sealmr_conn_opts *opts,
 		    struct sealmr_conn **out)
 {
-	struct sealmr_conn *c = calloc(1, sizeof(*c));
+	struct sealmr_conn *c = FAULT("sess.new", ENOMEM) ? NULL : calloc(1, sizeof(*c));
 
 	if (!c)
 		return -ENOMEM;

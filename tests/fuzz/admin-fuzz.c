@@ -25,7 +25,7 @@
 
 #include "admin-req.h"
 #include "log.h"
-#include "server.h"
+#include "server-internal.h"
 #include "util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

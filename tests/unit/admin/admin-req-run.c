@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit tests of admin_req_run: the admin requests against a server made of
- * plain structs (two connections, three grants, two exports), through the
- * daemon's own sweeps (sweep.c). Only conn_revoke, the verbs part, is faked:
+ * plain structs (two connections, three grants, two exports: the server's
+ * own state, server-internal.h), through the daemon's views and
+ * revocations (view.c), which is all admin-req.c sees of it (server.h).
+ * Only conn_revoke, the verbs part, is faked:
  * it records what it was asked and unlinks the grant, as the real one does
  * after killing the rkey.
  */
@@ -17,7 +19,8 @@
 #include <json-c/json.h>
 
 #include "admin-req.h"
-#include "server.h"
+#include "grant.h"
+#include "server-internal.h"
 
 static struct server srv;
 static struct conn conns[2];
@@ -44,7 +47,7 @@ const char *conn_state_name(enum conn_state state)
 	return state == CONN_ESTABLISHED ? "established" : "?";
 }
 
-const char *export_reg_name(enum proto_reg reg)
+const char *export_reg_name(enum export_reg reg)
 {
 	return "odp";
 }
