@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util.h"
 
 #define CLI_PROGRESS_AFTER 2.0 /* seconds before a bar appears */
 
@@ -223,10 +224,7 @@ int cli_fail_msg(const char *cmd, int code, const char *fmt, ...)
 
 double cli_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)util_now_ns() / 1e9;
 }
 
 void cli_human_size(uint64_t b, char *buf, size_t len)

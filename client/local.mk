@@ -35,4 +35,4 @@ client_sealmr_SOURCES = client/sealmr.c client/cli.h \
 	client/cli-info.c \
 	client/cli-bench.c
 client_sealmr_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-client_sealmr_LDADD = client/libsealmr.la $(JSONC_LIBS)
+client_sealmr_LDADD = client/libsealmr.la common/libcommon.la $(JSONC_LIBS)

@@ -51,7 +51,6 @@ struct seal {
 	enum seal_mode mode;
 	bool writable;
 	bool notified;
-	void *user;
 };
 
 struct seal_registry {

@@ -281,9 +281,10 @@ int seal_new(struct seal_registry *reg, const struct seal_params *params, struct
 		if (rc < 0)
 			goto err_free_file;
 	}
-	s = calloc(1, sizeof(*s));
+	s = FAULT("seal.new", ENOMEM) ? NULL : calloc(1, sizeof(*s));
 	if (s == NULL) {
-		rc = -ENOMEM;
+		rc = SEAL_FAIL(-ENOMEM, err, errlen, "%s: the seal: %s", params->path,
+			       strerror(ENOMEM));
 		goto err_free_file;
 	}
 	*s = (struct seal){ .file = f, .offset = params->offset, .length = params->length,
@@ -443,16 +444,6 @@ const char *seal_path(const struct seal *seal)
 enum seal_mode seal_get_mode(const struct seal *seal)
 {
 	return seal->mode;
-}
-
-void *seal_get_user(const struct seal *seal)
-{
-	return seal->user;
-}
-
-void seal_set_user(struct seal *seal, void *user)
-{
-	seal->user = user;
 }
 
 int seal_persist(struct seal *seal, uint64_t off, uint64_t len)

@@ -88,8 +88,6 @@ uint64_t seal_length(const struct seal *seal);
 uint64_t seal_offset(const struct seal *seal);
 const char *seal_path(const struct seal *seal);
 enum seal_mode seal_get_mode(const struct seal *seal);
-void *seal_get_user(const struct seal *seal);
-void seal_set_user(struct seal *seal, void *user);
 
 /*
  * Makes off .. off+len of the sealed range durable: cache-line write-back

@@ -233,7 +233,7 @@ static int conn_create_verbs(struct conn *c)
 	size_t size = (size_t)(CONN_RECVS + CONN_SENDS) * PROTO_MSG_MAX;
 	int rc;
 
-	c->pd = ibv_alloc_pd(verbs);
+	c->pd = FAULT("conn.alloc_pd", ENOMEM) ? NULL : ibv_alloc_pd(verbs);
 	if (!c->pd)
 		return -errno;
 	c->chan = ibv_create_comp_channel(verbs);
@@ -241,7 +241,8 @@ static int conn_create_verbs(struct conn *c)
 		return -errno;
 	if (fcntl(c->chan->fd, F_SETFL, fcntl(c->chan->fd, F_GETFL) | O_NONBLOCK))
 		return -errno;
-	c->cq = ibv_create_cq(verbs, CONN_CQ_DEPTH, c, c->chan, 0);
+	c->cq = FAULT("conn.create_cq", ENOMEM) ? NULL
+						: ibv_create_cq(verbs, CONN_CQ_DEPTH, c, c->chan, 0);
 	if (!c->cq)
 		return -errno;
 	rc = ibv_req_notify_cq(c->cq, 0);

@@ -259,7 +259,7 @@ static int sess_setup_verbs(struct sealmr_conn *c)
 								  : SESS_RD_ATOM_MAX);
 	c->init_depth = (uint8_t)(attr.max_qp_init_rd_atom < SESS_RD_ATOM_MAX
 					  ? attr.max_qp_init_rd_atom : SESS_RD_ATOM_MAX);
-	c->pd = ibv_alloc_pd(c->verbs);
+	c->pd = FAULT("sess.alloc_pd", ENOMEM) ? NULL : ibv_alloc_pd(c->verbs);
 	if (!c->pd)
 		return sess_err(c, -errno, "ibv_alloc_pd(%s): %s",
 				ibv_get_device_name(c->verbs->device), strerror(errno));
@@ -333,7 +333,7 @@ static int sess_request(struct sealmr_conn *c, const struct timespec *t0)
 	proto_conn_priv_encode(&priv, pd);
 	proto_session_priv_encode(&sp, pd);
 	sess_param_fill(c, &param, pd, sizeof(pd));
-	if (rdma_connect(c->id, &param))
+	if (FAULT("sess.connect", EIO) || rdma_connect(c->id, &param))
 		return sess_err(c, -errno, "cannot connect to sealmrd at %s: rdma_connect: %s",
 				c->where, strerror(errno));
 	rc = sess_wait_cm(c, t0, &ev);

@@ -516,6 +516,22 @@ static int xfer_async_room(struct sealmr_conn *c)
 	return 0;
 }
 
+/* Takes a free slot for e (xfer_async_room said there is one). */
+static struct xfer_slot *xfer_slot_take(struct sealmr_conn *c, const struct sealmr_batch_entry *e,
+					bool write, unsigned *idx)
+{
+	struct xfer_slot *s;
+
+	*idx = c->slot_free[--c->nslot_free];
+	s = &c->slots[*idx];
+	s->user_ctx = e->user_ctx;
+	s->grant_id = e->grant->g.grant_id;
+	s->len = (uint32_t)e->len;
+	s->status = 0;
+	s->write = write;
+	return s;
+}
+
 /* An async native flush: one record, no buffer. */
 static int xfer_async_flush_take(struct sealmr_conn *c, const struct sealmr_batch_entry *e,
 				 struct data_wr **ws, unsigned *nw)
@@ -539,13 +555,7 @@ static int xfer_async_flush_take(struct sealmr_conn *c, const struct sealmr_batc
 	rc = xfer_async_room(c);
 	if (rc)
 		return rc;
-	idx = c->slot_free[--c->nslot_free];
-	s = &c->slots[idx];
-	s->user_ctx = e->user_ctx;
-	s->grant_id = g->g.grant_id;
-	s->len = (uint32_t)e->len;
-	s->status = 0;
-	s->write = false;
+	s = xfer_slot_take(c, e, false, &idx);
 	ws[0] = xfer_wr(c, g, false, WR_OWNER_ASYNC, idx, NULL, 0, (uint32_t)e->len, e->off);
 	ws[0]->op = WR_FLUSH;
 	*nw = 1;
@@ -598,13 +608,7 @@ static int xfer_async_take(struct sealmr_conn *c, const struct sealmr_batch_entr
 		if (rc)
 			return rc;
 	}
-	idx = c->slot_free[--c->nslot_free];
-	s = &c->slots[idx];
-	s->user_ctx = e->user_ctx;
-	s->grant_id = g->g.grant_id;
-	s->len = (uint32_t)e->len;
-	s->status = 0;
-	s->write = write;
+	s = xfer_slot_take(c, e, write, &idx);
 	rest = e->len - head;
 	if (rest == 0) {
 		s->busy = false;

@@ -151,8 +151,6 @@ static void seal_new__sets_flag_and_journal_until_deleted(void **state)
 	assert_int_equal(seal_get_mode(s), SEAL_MODE_PAGECACHE);
 	assert_string_equal(seal_path(s), t->file);
 	assert_memory_equal(seal_addr(s), "dddd", 4);
-	seal_set_user(s, t);
-	assert_ptr_equal(seal_get_user(s), t);
 	seal_delete(&s);
 	assert_null(s);
 	assert_false(seal_test_immutable(t->file));
