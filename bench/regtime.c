@@ -29,13 +29,6 @@
 
 #include "util.h"
 
-#ifndef MAP_SHARED_VALIDATE
-#define MAP_SHARED_VALIDATE 0x03
-#endif
-#ifndef MAP_SYNC
-#define MAP_SYNC 0x80000
-#endif
-
 #define REGTIME_MAX_N 1000
 
 static double regtime_now_us(void)
