@@ -4,8 +4,10 @@
  * library, for the tests (configure --enable-fault-injection; compiled out
  * otherwise, FAULT then being a constant false).
  *
- *   SEALMR_FAULT=NAME[:N]   the Nth hit (default the first) of point NAME
- *                           fails, once; every other hit and point goes on
+ *   SEALMR_FAULT=NAME[:N][,NAME[:N]]...
+ *                           the Nth hit (default the first) of each point
+ *                           NAME fails, once; every other hit and point
+ *                           goes on
  *
  * A point stands before the call it fails in place of:
  *

@@ -16,6 +16,7 @@
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 
+#include "fault.h"
 #include "fiemap.h"
 
 #define FIEMAP_BATCH 128
@@ -86,7 +87,9 @@ int fiemap_walk(int fd, uint64_t off, uint64_t len, int sync, fiemap_segment_fn 
 
 	if (len == 0 || end < off || fn == NULL)
 		return -EINVAL;
-	fm = calloc(1, sizeof(*fm) + FIEMAP_BATCH * sizeof(struct fiemap_extent));
+	fm = FAULT("fiemap.new", ENOMEM)
+		 ? NULL
+		 : calloc(1, sizeof(*fm) + FIEMAP_BATCH * sizeof(struct fiemap_extent));
 	if (fm == NULL)
 		return -ENOMEM;
 	while (!done && cur < end) {

@@ -89,13 +89,14 @@ static int journal_unescape(char *s)
 
 static int journal_append(struct journal *j, uint64_t dev, uint64_t ino, const char *path)
 {
-	char *copy = strdup(path);
+	char *copy = FAULT("journal.path", ENOMEM) ? NULL : strdup(path);
 
 	if (copy == NULL)
 		return -ENOMEM;
 	if (j->n == j->cap) {
 		size_t cap = j->cap ? j->cap * 2 : 8;
-		struct journal_entry *e = realloc(j->ents, cap * sizeof(*e));
+		struct journal_entry *e =
+		    FAULT("journal.grow", ENOMEM) ? NULL : realloc(j->ents, cap * sizeof(*e));
 
 		if (e == NULL) {
 			free(copy);
@@ -174,13 +175,17 @@ int journal_open(const char *state_dir, struct journal **out, char *err, size_t 
 
 	if (state_dir == NULL || *state_dir == '\0' || out == NULL)
 		return -EINVAL;
-	j = calloc(1, sizeof(*j));
+	j = FAULT("journal.new", ENOMEM) ? NULL : calloc(1, sizeof(*j));
 	if (j == NULL)
-		return -ENOMEM;
+		return seal_errf(err, errlen, "seal journal in %s: %s", state_dir,
+				 strerror(ENOMEM)),
+		       -ENOMEM;
 	j->dir_fd = j->lock_fd = -1;
-	if (asprintf(&j->path, "%s/%s", state_dir, JOURNAL_NAME) < 0) {
+	if (FAULT("journal.name", ENOMEM) ||
+	    asprintf(&j->path, "%s/%s", state_dir, JOURNAL_NAME) < 0) {
 		j->path = NULL;
 		rc = -ENOMEM;
+		seal_errf(err, errlen, "seal journal in %s: %s", state_dir, strerror(ENOMEM));
 		goto err_free;
 	}
 	rc = util_mkdirs(state_dir, 0700, NULL, 0);
@@ -281,12 +286,12 @@ static int journal_render(const struct journal *j, char **buf, size_t *len)
 {
 	char *esc = NULL;
 	size_t esclen = 3 * PATH_MAX + 1;
-	FILE *m = open_memstream(buf, len);
+	FILE *m = FAULT("journal.memstream", ENOMEM) ? NULL : open_memstream(buf, len);
 	int rc = 0;
 
 	if (m == NULL)
 		return -ENOMEM;
-	esc = malloc(esclen);
+	esc = FAULT("journal.escape", ENOMEM) ? NULL : malloc(esclen);
 	if (esc == NULL) {
 		rc = -ENOMEM;
 		goto out_close;
@@ -331,11 +336,12 @@ static int journal_write(struct journal *j)
 	close(fd);
 	if (rc < 0)
 		goto err_unlink;
-	if (renameat(j->dir_fd, JOURNAL_TMP, j->dir_fd, JOURNAL_NAME) < 0) {
+	if (FAULT("journal.rename", EIO) ||
+	    renameat(j->dir_fd, JOURNAL_TMP, j->dir_fd, JOURNAL_NAME) < 0) {
 		rc = -errno;
 		goto err_unlink;
 	}
-	if (fsync(j->dir_fd) < 0)
+	if (FAULT("journal.fsync_dir", EIO) || fsync(j->dir_fd) < 0)
 		rc = -errno;
 	free(buf);
 	if (rc < 0)
@@ -390,7 +396,7 @@ int journal_remove(struct journal *j, uint64_t dev, uint64_t ino)
 	if (i < 0)
 		return 0;
 	journal_drop(j, (size_t)i);
-	return journal_write(j);
+	return FAULT("journal.remove", EIO) ? -EIO : journal_write(j);
 }
 
 int journal_replay(struct journal *j, journal_replay_fn fn, void *arg)

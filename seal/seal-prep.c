@@ -22,6 +22,7 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 
+#include "fault.h"
 #include "fiemap.h"
 #include "seal-internal.h"
 
@@ -98,7 +99,9 @@ int seal_check_dax(int fd, const char *path, char *err, size_t errlen)
 		return SEAL_FAIL(-EOPNOTSUPP, err, errlen,
 				 "%s: not on a DAX file system (statx reports no DAX); set mode = pagecache in the export to serve it through the page cache",
 				 path);
-	probe = mmap(NULL, seal_page(), PROT_READ, MAP_SHARED_VALIDATE | MAP_SYNC, fd, 0);
+	probe = FAULT("prep.probe", ENOMEM)
+		    ? MAP_FAILED
+		    : mmap(NULL, seal_page(), PROT_READ, MAP_SHARED_VALIDATE | MAP_SYNC, fd, 0);
 	if (probe == MAP_FAILED && (errno == EOPNOTSUPP || errno == EINVAL))
 		return SEAL_FAIL(-EOPNOTSUPP, err, errlen,
 				 "%s: not on a DAX file system (mmap with MAP_SYNC refused); set mode = pagecache in the export to serve it through the page cache",
@@ -204,13 +207,13 @@ void seal_file_free(struct seal_file *f)
 static int seal_file_new(struct seal_registry *reg, const struct seal_params *p,
 			 struct seal_file **out, char *err, size_t errlen)
 {
-	struct seal_file *f = calloc(1, sizeof(*f));
+	struct seal_file *f = FAULT("prep.file", ENOMEM) ? NULL : calloc(1, sizeof(*f));
 	bool pre;
 	struct stat st;
 	int rc;
 
 	if (f == NULL)
-		return -ENOMEM;
+		return SEAL_FAIL(-ENOMEM, err, errlen, "%s: %s", p->path, strerror(ENOMEM));
 	f->reg = reg;
 	f->wd = -1;
 	rc = seal_file_open(p, &f->fd, &pre, err, errlen);
@@ -370,7 +373,7 @@ static int seal_fill(struct seal_file *f, const struct seal_params *p, char *err
 	    errno != EOPNOTSUPP)
 		return SEAL_FAIL(-errno, err, errlen, "%s: unshare (FALLOC_FL_UNSHARE_RANGE): %s",
 				 f->path, strerror(errno));
-	if (fsync(f->fd) < 0)
+	if (FAULT("prep.fsync", EIO) || fsync(f->fd) < 0)
 		return SEAL_FAIL(-errno, err, errlen, "%s: fsync: %s", f->path, strerror(errno));
 	rc = fiemap_zero_fill(f->fd, p->offset, p->length, &zeroed);
 	if (rc == -EOPNOTSUPP && p->mode == SEAL_MODE_PAGECACHE)
@@ -380,7 +383,7 @@ static int seal_fill(struct seal_file *f, const struct seal_params *p, char *err
 				 "%s: writing zeros over holes and unwritten extents of %llu+%llu: %s",
 				 f->path, (unsigned long long)p->offset, (unsigned long long)p->length,
 				 strerror(-rc));
-	if (fsync(f->fd) < 0)
+	if (FAULT("prep.fsync_zeroed", EIO) || fsync(f->fd) < 0)
 		return SEAL_FAIL(-errno, err, errlen, "%s: fsync: %s", f->path, strerror(errno));
 	if (zeroed)
 		LOG_INFO("seal: %s: wrote %llu bytes of zeros over holes and unwritten extents in %llu+%llu",

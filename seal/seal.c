@@ -78,10 +78,15 @@ static int seal_map(struct seal *s, int fd, const char *path, char *err, size_t 
 	uintptr_t base, want;
 	void *resv, *addr;
 
-	resv = mmap(NULL, resv_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	resv = FAULT("seal.reserve", ENOMEM)
+		   ? MAP_FAILED
+		   : mmap(NULL, resv_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+			  -1, 0);
 	if (resv == MAP_FAILED) {
 		resv = NULL;
-		addr = mmap(NULL, s->map_len, prot, flags, fd, (off_t)s->offset);
+		addr = FAULT("seal.map_unaligned", ENOMEM)
+			   ? MAP_FAILED
+			   : mmap(NULL, s->map_len, prot, flags, fd, (off_t)s->offset);
 	} else {
 		base = (uintptr_t)resv;
 		want = ((base + SEAL_HUGE - 1) & ~(uintptr_t)(SEAL_HUGE - 1)) +
@@ -368,9 +373,9 @@ int seal_registry_new(const char *state_dir, struct seal_registry **out, char *e
 
 	if (state_dir == NULL || out == NULL)
 		return -EINVAL;
-	reg = calloc(1, sizeof(*reg));
+	reg = FAULT("seal.registry", ENOMEM) ? NULL : calloc(1, sizeof(*reg));
 	if (reg == NULL)
-		return -ENOMEM;
+		return seal_errf(err, errlen, "seal registry: %s", strerror(ENOMEM)), -ENOMEM;
 	rc = journal_open(state_dir, &reg->journal, err, errlen);
 	if (rc < 0)
 		goto err_free;

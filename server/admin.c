@@ -344,8 +344,10 @@ static int admin_listen(struct admin *adm)
 	adm->dev = st.st_dev;
 	adm->ino = st.st_ino;
 	/* Backlog 0: listen() was called above. */
-	adm->lev = evconnlistener_new(adm->base, admin_on_accept, adm,
-				      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	adm->lev = FAULT("admin.listen", ENOMEM)
+		       ? NULL
+		       : evconnlistener_new(adm->base, admin_on_accept, adm,
+					    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (!adm->lev) {
 		rc = -ENOMEM;
 		goto err_unlink;
@@ -363,7 +365,7 @@ err_close:
 int admin_new(struct server *srv, struct event_base *base, const char *path,
 	      struct admin **out)
 {
-	struct admin *adm = calloc(1, sizeof(*adm));
+	struct admin *adm = FAULT("admin.new", ENOMEM) ? NULL : calloc(1, sizeof(*adm));
 	int rc;
 
 	if (!adm)
@@ -373,7 +375,7 @@ int admin_new(struct server *srv, struct event_base *base, const char *path,
 	adm->started_ns = util_now_ns();
 	TAILQ_INIT(&adm->clients);
 	/* A copy: a reload replaces the configuration, not the socket. */
-	adm->path = strdup(path);
+	adm->path = FAULT("admin.path", ENOMEM) ? NULL : strdup(path);
 	adm->pause_ev = evtimer_new(base, admin_on_pause_end, adm);
 	if (!adm->path || !adm->pause_ev) {
 		rc = -ENOMEM;

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "conf.h"
+#include "fault.h"
 #include "proto.h"
 
 #include <arpa/inet.h>
@@ -202,7 +203,7 @@ static int conf_listen(struct conf_parse *p, const char *v)
 static int conf_set_str(struct conf_parse *p, char **dst, const char *v)
 {
 	free(*dst);
-	*dst = strdup(v);
+	*dst = FAULT("conf.string", ENOMEM) ? NULL : strdup(v);
 	return *dst ? 1 : conf_fail(p, -ENOMEM, "out of memory");
 }
 
@@ -338,7 +339,8 @@ static struct conf_export *conf_add_export(struct conf_parse *p, const char *nam
 		conf_fail(p, -EEXIST, "export '%s' defined twice", name);
 		return NULL;
 	}
-	e = realloc(cfg->exports, (cfg->nexports + 1) * sizeof(*e));
+	e = FAULT("conf.export", ENOMEM) ? NULL
+					 : realloc(cfg->exports, (cfg->nexports + 1) * sizeof(*e));
 	if (!e) {
 		conf_fail(p, -ENOMEM, "out of memory");
 		return NULL;
@@ -462,9 +464,10 @@ static int conf_handler(void *user, const char *section, const char *name, const
 
 static int conf_defaults(struct conf *cfg, const char *file)
 {
-	cfg->file = strdup(file);
-	cfg->fixed.state_dir = strdup("/var/lib/sealmr");
-	cfg->fixed.admin_socket = strdup(PROTO_ADMIN_SOCKET_DEFAULT);
+	cfg->file = FAULT("conf.file", ENOMEM) ? NULL : strdup(file);
+	cfg->fixed.state_dir = FAULT("conf.state_dir", ENOMEM) ? NULL : strdup("/var/lib/sealmr");
+	cfg->fixed.admin_socket =
+	    FAULT("conf.admin_socket", ENOMEM) ? NULL : strdup(PROTO_ADMIN_SOCKET_DEFAULT);
 	strcpy(cfg->fixed.listen_host, "0.0.0.0");
 	cfg->fixed.listen_port = PROTO_DEFAULT_PORT;
 	cfg->log_level = LOG_LEVEL_NOTICE;
@@ -478,7 +481,7 @@ int conf_new(const char *file, struct conf **out, char *err, size_t errlen)
 	struct conf *cfg;
 	int rc;
 
-	cfg = calloc(1, sizeof(*cfg));
+	cfg = FAULT("conf.new", ENOMEM) ? NULL : calloc(1, sizeof(*cfg));
 	if (!cfg || conf_defaults(cfg, file)) {
 		snprintf(err, errlen, "out of memory");
 		rc = -ENOMEM;

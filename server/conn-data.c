@@ -116,7 +116,7 @@ int conn_data_join(struct conn_list *conns, struct rdma_cm_id *id,
 		conn_reject(id, status, why);
 		return 0;
 	}
-	d = calloc(1, sizeof(*d));
+	d = FAULT("conn-data.new", ENOMEM) ? NULL : calloc(1, sizeof(*d));
 	if (!d) {
 		snprintf(why, sizeof(why), "%s: no memory for a data QP of session %llu", peer,
 			 (unsigned long long)sp->session);

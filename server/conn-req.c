@@ -80,7 +80,7 @@ static void conn_on_open(struct conn *c, const struct proto_msg *req)
 	struct export *exp = conn_export(c, id, o->export);
 	uint64_t t0 = util_now_ns(), t1, t2;
 	struct grant *g;
-	char err[512];
+	char err[512] = "";
 	bool sealed;
 	int rc;
 

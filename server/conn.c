@@ -47,7 +47,7 @@ static int conn_post_recv(struct conn *c, unsigned slot)
 	};
 	struct ibv_recv_wr wr = { .wr_id = slot, .sg_list = &sge, .num_sge = 1 }, *bad;
 
-	return -ibv_post_recv(c->id->qp, &wr, &bad);
+	return FAULT("conn.post_recv", ENOMEM) ? -ENOMEM : -ibv_post_recv(c->id->qp, &wr, &bad);
 }
 
 int conn_send(struct conn *c, struct proto_msg *msg)
@@ -236,7 +236,7 @@ static int conn_create_verbs(struct conn *c)
 	c->pd = FAULT("conn.alloc_pd", ENOMEM) ? NULL : ibv_alloc_pd(verbs);
 	if (!c->pd)
 		return -errno;
-	c->chan = ibv_create_comp_channel(verbs);
+	c->chan = FAULT("conn.comp_channel", ENOMEM) ? NULL : ibv_create_comp_channel(verbs);
 	if (!c->chan)
 		return -errno;
 	if (fcntl(c->chan->fd, F_SETFL, fcntl(c->chan->fd, F_GETFL) | O_NONBLOCK))
@@ -376,7 +376,9 @@ int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t version, uint16
 			ibv_get_device_name(id->verbs->device), strerror(-rc));
 		goto err_delete;
 	}
-	c->cq_ev = event_new(srv->base, c->chan->fd, EV_READ | EV_PERSIST, conn_on_cq, c);
+	c->cq_ev = FAULT("conn.cq_event", ENOMEM)
+		       ? NULL
+		       : event_new(srv->base, c->chan->fd, EV_READ | EV_PERSIST, conn_on_cq, c);
 	if (!c->cq_ev || event_add(c->cq_ev, NULL)) {
 		rc = -ENOMEM;
 		goto err_delete;

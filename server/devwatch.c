@@ -8,6 +8,7 @@
 #include <infiniband/verbs.h>
 
 #include "devwatch.h"
+#include "fault.h"
 #include "log.h"
 
 struct devwatch_dev {
@@ -62,7 +63,7 @@ static int devwatch_open(struct event_base *base, struct ibv_device *dev, struct
 	const char *name = ibv_get_device_name(dev);
 	int fl, rc;
 
-	d->ctx = ibv_open_device(dev);
+	d->ctx = FAULT("devwatch.open", ENOMEM) ? NULL : ibv_open_device(dev);
 	if (!d->ctx) {
 		LOG_WARN("%s: ibv_open_device: %s; its port events go unwatched", name,
 			 strerror(errno));
@@ -75,7 +76,9 @@ static int devwatch_open(struct event_base *base, struct ibv_device *dev, struct
 		goto err_close;
 	}
 	rc = -ENOMEM;
-	d->ev = event_new(base, d->ctx->async_fd, EV_READ | EV_PERSIST, devwatch_on_event, d);
+	d->ev = FAULT("devwatch.event", ENOMEM)
+		    ? NULL
+		    : event_new(base, d->ctx->async_fd, EV_READ | EV_PERSIST, devwatch_on_event, d);
 	if (!d->ev || event_add(d->ev, NULL))
 		goto err_free_event;
 	return 0;
@@ -93,7 +96,7 @@ err_close:
 
 int devwatch_new(struct event_base *base, struct devwatch **out)
 {
-	struct devwatch *dw = calloc(1, sizeof(*dw));
+	struct devwatch *dw = FAULT("devwatch.new", ENOMEM) ? NULL : calloc(1, sizeof(*dw));
 	struct ibv_device **list;
 	int n;
 
@@ -105,7 +108,7 @@ int devwatch_new(struct event_base *base, struct devwatch **out)
 		*out = dw;
 		return 0;
 	}
-	dw->devs = calloc((size_t)n + 1, sizeof(*dw->devs));
+	dw->devs = FAULT("devwatch.devs", ENOMEM) ? NULL : calloc((size_t)n + 1, sizeof(*dw->devs));
 	if (!dw->devs) {
 		ibv_free_device_list(list);
 		free(dw);

@@ -20,7 +20,7 @@ int export_new(const struct conf_export *cfg, struct export **out)
 	if (!exp)
 		return -ENOMEM;
 	exp->cfg = *cfg;
-	exp->cfg.path = strdup(cfg->path);
+	exp->cfg.path = FAULT("export.path", ENOMEM) ? NULL : strdup(cfg->path);
 	if (!exp->cfg.path) {
 		free(exp);
 		return -ENOMEM;

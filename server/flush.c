@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "fault.h"
 #include "flush.h"
 #include "proto.h"
 
@@ -25,7 +26,7 @@ unsigned flush_caps_of(struct ibv_context *verbs, char *why, size_t whylen)
 	struct ibv_device_attr_ex attr = { 0 };
 	unsigned caps = 0;
 
-	if (ibv_query_device_ex(verbs, NULL, &attr)) {
+	if (FAULT("flush.query", ENOMEM) || ibv_query_device_ex(verbs, NULL, &attr)) {
 		snprintf(why, whylen, "ibv_query_device_ex failed");
 		return 0;
 	}

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "log.h"
 #include "place.h"
 #include "proto.h"
@@ -113,8 +114,10 @@ static int place_setup(struct place_probe *p, char *why, size_t len)
 		return snprintf(why, len, "ibv_query_port: %s", strerror(errno)), -errno;
 	if (p->port.link_layer == IBV_LINK_LAYER_ETHERNET && place_find_gid(p))
 		return snprintf(why, len, "no RoCE v2 IPv4 GID on port 1"), -ENOENT;
-	p->pd = ibv_alloc_pd(p->verbs);
-	p->cq = p->pd ? ibv_create_cq(p->verbs, 4, NULL, NULL, 0) : NULL;
+	p->pd = FAULT("place.alloc_pd", ENOMEM) ? NULL : ibv_alloc_pd(p->verbs);
+	p->cq = p->pd && !FAULT("place.create_cq", ENOMEM)
+		    ? ibv_create_cq(p->verbs, 4, NULL, NULL, 0)
+		    : NULL;
 	if (!p->cq)
 		return snprintf(why, len, "PD or CQ: %s", strerror(errno)), -errno;
 	qa.send_cq = qa.recv_cq = p->cq;
@@ -127,18 +130,22 @@ static int place_setup(struct place_probe *p, char *why, size_t len)
 	if (place_connect(p, p->qp[0], p->qp[1]->qp_num) ||
 	    place_connect(p, p->qp[1], p->qp[0]->qp_num))
 		return snprintf(why, len, "connecting its QPs: %s", strerror(errno)), -errno;
-	p->src = malloc(PLACE_LEN);
-	p->dst = mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	p->src = FAULT("place.src", ENOMEM) ? NULL : malloc(PLACE_LEN);
+	p->dst = FAULT("place.dst", ENOMEM) ? MAP_FAILED
+					    : mmap(NULL, 2 * 4096, PROT_READ | PROT_WRITE,
+						   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (!p->src || p->dst == MAP_FAILED) {
 		p->dst = NULL;
 		return snprintf(why, len, "out of memory"), -ENOMEM;
 	}
 	memset(p->src, 0xa5, PLACE_LEN);
 	memset(p->dst, 0, 2 * 4096);
-	p->src_mr = ibv_reg_mr(p->pd, p->src, PLACE_LEN, 0);
-	p->dst_mr = p->src_mr ? ibv_reg_mr(p->pd, p->dst, 2 * 4096, IBV_ACCESS_LOCAL_WRITE |
-					  IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_ON_DEMAND)
-			      : NULL;
+	p->src_mr = FAULT("place.src_mr", ENOMEM) ? NULL : ibv_reg_mr(p->pd, p->src, PLACE_LEN, 0);
+	p->dst_mr = p->src_mr && !FAULT("place.dst_mr", ENOMEM)
+			? ibv_reg_mr(p->pd, p->dst, 2 * 4096,
+				     IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE |
+					 IBV_ACCESS_ON_DEMAND)
+			: NULL;
 	if (!p->dst_mr)
 		return snprintf(why, len, "ibv_reg_mr (ODP): %s", strerror(errno)), -errno;
 	return 0;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fault.h"
 #include "log.h"
 #include "server.h"
 
@@ -156,6 +157,7 @@ int main(int argc, char **argv)
 {
 	const char *file = SEALMRD_DEFAULT_CONF;
 	int detach = 0, check = 0, verbose = 0, opt, rc = 1, ready_fd = -1;
+	const char *pid_arg = NULL;
 	char *pidfile = NULL, *conf_path = NULL;
 	struct server *srv = NULL;
 	struct conf *cfg;
@@ -166,8 +168,7 @@ int main(int argc, char **argv)
 		case 'c': file = optarg; break;
 		case 'd': detach = 1; break;
 		case 'p':
-			free(pidfile);
-			pidfile = strdup(optarg);
+			pid_arg = optarg;
 			break;
 		case 't': check = 1; break;
 		case 'v': verbose = 1; break;
@@ -196,10 +197,15 @@ int main(int argc, char **argv)
 		goto out_free;
 	}
 	log_init("sealmrd", verbose ? LOG_LEVEL_DEBUG : cfg->log_level, cfg->fixed.log_syslog);
-	/* Our own copy: a reload frees the configuration it would point into. */
-	if (!pidfile && cfg->fixed.pid_file)
-		pidfile = strdup(cfg->fixed.pid_file);
 	rc = 1;
+	/* Our own copy: a reload frees the configuration it would point into. */
+	if (!pid_arg)
+		pid_arg = cfg->fixed.pid_file;
+	if (pid_arg && !(pidfile = FAULT("sealmrd.pidfile", ENOMEM) ? NULL : strdup(pid_arg))) {
+		LOG_ERR("pid file %s: %s", pid_arg, strerror(errno));
+		conf_delete(&cfg);
+		goto out_free;
+	}
 	if (detach && (sealmrd_detach(&ready_fd) || chdir("/"))) {
 		conf_delete(&cfg);
 		goto out_free;

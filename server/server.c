@@ -15,6 +15,7 @@
 
 #include "admin.h"
 #include "devwatch.h"
+#include "fault.h"
 #include "flush.h"
 #include "log.h"
 #include "place.h"
@@ -268,7 +269,9 @@ static int server_add_exports(struct server *srv, const struct conf *cfg)
 
 		if (server_find_export(srv, cfg->exports[i].name))
 			continue;
-		tab = realloc(srv->exports, (srv->nexports + 1) * sizeof(*tab));
+		tab = FAULT("server.export", ENOMEM)
+			  ? NULL
+			  : realloc(srv->exports, (srv->nexports + 1) * sizeof(*tab));
 		rc = tab ? export_new(&cfg->exports[i], &exp) : -ENOMEM;
 		if (tab)
 			srv->exports = tab;
@@ -365,9 +368,13 @@ static int server_add_events(struct server *srv)
 		if (!srv->sig_ev[i] || event_add(srv->sig_ev[i], NULL))
 			return -ENOMEM;
 	}
-	srv->seal_ev = event_new(srv->base, seal_registry_fd(srv->seals), EV_READ | EV_PERSIST,
-				 server_on_seal_event, srv);
-	srv->verify_ev = event_new(srv->base, -1, EV_PERSIST, server_on_verify, srv);
+	srv->seal_ev = FAULT("server.seal_event", ENOMEM)
+			   ? NULL
+			   : event_new(srv->base, seal_registry_fd(srv->seals),
+				       EV_READ | EV_PERSIST, server_on_seal_event, srv);
+	srv->verify_ev = FAULT("server.verify_event", ENOMEM)
+			     ? NULL
+			     : event_new(srv->base, -1, EV_PERSIST, server_on_verify, srv);
 	if (!srv->seal_ev || !srv->verify_ev || event_add(srv->seal_ev, NULL) ||
 	    event_add(srv->verify_ev, &tv))
 		return -ENOMEM;
@@ -376,17 +383,20 @@ static int server_add_events(struct server *srv)
 
 int server_new(struct conf *cfg, struct server **out)
 {
-	struct server *srv = calloc(1, sizeof(*srv));
+	struct server *srv = FAULT("server.new", ENOMEM) ? NULL : calloc(1, sizeof(*srv));
 	char err[512];
 	int rc;
 
-	if (!srv)
+	if (!srv) {
+		LOG_ERR("cannot start: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	srv->cfg = cfg;
 	TAILQ_INIT(&srv->conns);
 	srv->base = event_base_new();
 	if (!srv->base) {
 		rc = -ENOMEM;
+		LOG_ERR("cannot start: event_base_new: %s", strerror(ENOMEM));
 		goto err_delete;
 	}
 	rc = seal_registry_new(cfg->fixed.state_dir, &srv->seals, err, sizeof(err));
@@ -399,8 +409,10 @@ int server_new(struct conf *cfg, struct server **out)
 	if (rc)
 		goto err_delete;
 	rc = server_add_events(srv);
-	if (rc)
+	if (rc) {
+		LOG_ERR("cannot start: signal, seal and timer events: %s", strerror(-rc));
 		goto err_delete;
+	}
 	*out = srv;
 	return 0;
 
@@ -460,7 +472,7 @@ static int server_check_device(struct ibv_context *verbs)
 	struct ibv_device_attr_ex attr = { 0 };
 	uint32_t need = IBV_ODP_SUPPORT_READ | IBV_ODP_SUPPORT_WRITE;
 
-	if (ibv_query_device_ex(verbs, NULL, &attr)) {
+	if (FAULT("server.query", ENOMEM) || ibv_query_device_ex(verbs, NULL, &attr)) {
 		LOG_WARN("%s: cannot query the device", ibv_get_device_name(verbs->device));
 		return 0;
 	}
@@ -496,19 +508,20 @@ static int server_listen_id(struct server *srv)
 		LOG_ERR("listen = %s:%s: %s", cfg->fixed.listen_host, port, gai_strerror(rc));
 		return -EINVAL;
 	}
-	if (rdma_create_id(srv->cm_chan, &srv->listen_id, srv, RDMA_PS_TCP)) {
+	if (FAULT("server.create_id", ENOMEM) ||
+	    rdma_create_id(srv->cm_chan, &srv->listen_id, srv, RDMA_PS_TCP)) {
 		rc = -errno;
 		LOG_ERR("rdma_create_id: %s", strerror(errno));
 		goto err_free_ai;
 	}
-	if (rdma_bind_addr(srv->listen_id, ai->ai_addr)) {
+	if (FAULT("server.bind", EIO) || rdma_bind_addr(srv->listen_id, ai->ai_addr)) {
 		rc = -errno;
 		LOG_ERR("rdma_bind_addr(%s:%s): %s (no RDMA device on that address? "
 			"rdma link add rxe0 type rxe netdev IFACE makes one)",
 			cfg->fixed.listen_host, port, strerror(errno));
 		goto err_destroy_id;
 	}
-	if (rdma_listen(srv->listen_id, 64)) {
+	if (FAULT("server.listen", EIO) || rdma_listen(srv->listen_id, 64)) {
 		rc = -errno;
 		LOG_ERR("rdma_listen(%s:%s): %s", cfg->fixed.listen_host, port, strerror(errno));
 		goto err_destroy_id;
@@ -531,30 +544,42 @@ int server_listen(struct server *srv)
 	int rc;
 
 	snprintf(port, sizeof(port), "%u", cfg->fixed.listen_port);
-	srv->cm_chan = rdma_create_event_channel();
+	srv->cm_chan = FAULT("server.cm_channel", ENOMEM) ? NULL : rdma_create_event_channel();
 	if (!srv->cm_chan) {
 		LOG_ERR("rdma_create_event_channel: %s (is rdma_ucm loaded, /dev/infiniband/rdma_cm there?)",
 			strerror(errno));
 		return -errno;
 	}
-	if (fcntl(srv->cm_chan->fd, F_SETFL, fcntl(srv->cm_chan->fd, F_GETFL) | O_NONBLOCK))
+	if (fcntl(srv->cm_chan->fd, F_SETFL, fcntl(srv->cm_chan->fd, F_GETFL) | O_NONBLOCK)) {
+		LOG_ERR("cannot start: the rdma_cm channel: fcntl: %s", strerror(errno));
 		return -errno;
+	}
 	rc = server_listen_id(srv);
 	if (rc)
 		return rc;
 	server_log_rdma_core();
 	rc = devwatch_new(srv->base, &srv->devwatch);
-	if (rc)
+	if (rc) {
+		LOG_ERR("cannot start: watching RDMA devices: %s", strerror(-rc));
 		return rc;
+	}
 	if (srv->listen_id->verbs)
 		server_check_device(srv->listen_id->verbs);
-	srv->cm_ev = event_new(srv->base, srv->cm_chan->fd, EV_READ | EV_PERSIST, server_on_cm, srv);
-	if (!srv->cm_ev || event_add(srv->cm_ev, NULL))
+	srv->cm_ev =
+	    FAULT("server.cm_event", ENOMEM)
+		? NULL
+		: event_new(srv->base, srv->cm_chan->fd, EV_READ | EV_PERSIST, server_on_cm, srv);
+	if (!srv->cm_ev || event_add(srv->cm_ev, NULL)) {
+		LOG_ERR("cannot start: the rdma_cm event: %s", strerror(ENOMEM));
 		return -ENOMEM;
+	}
 	/* Before "listening on": whoever waits for that line may use it. */
 	rc = admin_new(srv, srv->base, srv->cfg->fixed.admin_socket, &srv->admin);
-	if (rc)
+	if (rc) {
+		LOG_ERR("cannot start: admin socket %s: %s", srv->cfg->fixed.admin_socket,
+			strerror(-rc));
 		return rc;
+	}
 	LOG_NOTICE("listening on %s:%s%s%s%s, %u exports", cfg->fixed.listen_host, port,
 		   srv->listen_id->verbs ? " (" : "",
 		   srv->listen_id->verbs ? ibv_get_device_name(srv->listen_id->verbs->device) : "",

@@ -21,7 +21,7 @@ int sealmr_buf_reg(struct sealmr_conn *c, void *addr, size_t len, struct sealmr_
 		return sess_err(c, -EINVAL, "buffer registration: no memory given");
 	if (!c->pd)
 		return sess_not_connected(c);
-	b = calloc(1, sizeof(*b));
+	b = FAULT("buf.new", ENOMEM) ? NULL : calloc(1, sizeof(*b));
 	if (!b)
 		return sess_err(c, -ENOMEM, "buffer registration: out of memory");
 	b->mr = FAULT("buf.reg_mr", ENOMEM) ? NULL : ibv_reg_mr(c->pd, addr, len, IBV_ACCESS_LOCAL_WRITE);

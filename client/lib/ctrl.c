@@ -115,7 +115,7 @@ static int ctrl_post_recv(struct sealmr_conn *c, unsigned slot)
 	};
 	struct ibv_recv_wr wr = { .wr_id = WRID(WRID_RECV, slot), .sg_list = &sge, .num_sge = 1 };
 	struct ibv_recv_wr *bad;
-	int rc = ibv_post_recv(c->qp, &wr, &bad);
+	int rc = FAULT("ctrl.post_recv", ENOMEM) ? ENOMEM : ibv_post_recv(c->qp, &wr, &bad);
 
 	if (rc)
 		return -rc;
@@ -363,7 +363,7 @@ static void ctrl_copy_info(struct sealmr_export_info *to, const struct proto_exp
 
 int sealmr_list(struct sealmr_conn *c, struct sealmr_export_info **out, size_t *count)
 {
-	struct proto_msg *req = calloc(2, sizeof(*req)), *rep = req + 1;
+	struct proto_msg *req = FAULT("ctrl.list", ENOMEM) ? NULL : calloc(2, sizeof(*req)), *rep;
 	struct sealmr_export_info *all = NULL;
 	size_t n = 0;
 	uint32_t got;
@@ -371,6 +371,7 @@ int sealmr_list(struct sealmr_conn *c, struct sealmr_export_info **out, size_t *
 
 	if (!req)
 		return sess_err(c, -ENOMEM, "list: out of memory");
+	rep = req + 1;
 	do {
 		struct sealmr_export_info *more;
 
@@ -382,7 +383,8 @@ int sealmr_list(struct sealmr_conn *c, struct sealmr_export_info **out, size_t *
 		got = rep->u.list_resp.count;
 		if (got == 0)
 			break;
-		more = realloc(all, (n + got) * sizeof(*all));
+		more =
+		    FAULT("ctrl.list_grow", ENOMEM) ? NULL : realloc(all, (n + got) * sizeof(*all));
 		if (!more) {
 			rc = sess_err(c, -ENOMEM, "list: out of memory");
 			goto err_free;
@@ -407,13 +409,15 @@ err_free:
 
 int sealmr_stat(struct sealmr_conn *c, const char *name, struct sealmr_stat *out)
 {
-	struct proto_msg *req = calloc(2, sizeof(*req)), *rep = req + 1;
-	const struct proto_stat_resp *s = &rep->u.stat_resp;
+	struct proto_msg *req = FAULT("ctrl.stat", ENOMEM) ? NULL : calloc(2, sizeof(*req)), *rep;
+	const struct proto_stat_resp *s;
 	char what[PROTO_NAME_MAX + 16];
 	int rc;
 
 	if (!req)
 		return sess_err(c, -ENOMEM, "stat: out of memory");
+	rep = req + 1;
+	s = &rep->u.stat_resp;
 	if (strlen(name) >= PROTO_NAME_MAX) {
 		free(req);
 		return sess_err(c, -ENAMETOOLONG, "stat: export name '%.20s...' is longer than %d bytes",

@@ -68,7 +68,7 @@ static int dqp_create_qp(struct sealmr_conn *c, struct dqp *q)
 	snprintf(c->atomic_write_why, sizeof(c->atomic_write_why),
 		 "this libibverbs has no ibv_wr_atomic_write");
 #endif
-	if (rdma_create_qp_ex(q->id, &qa))
+	if (FAULT("dqp.create_qp_plain", ENOMEM) || rdma_create_qp_ex(q->id, &qa))
 		return -errno;
 	q->qp = q->id->qp;
 	return 0;
@@ -91,7 +91,7 @@ static int dqp_join(struct sealmr_conn *c, struct dqp *q)
 	proto_conn_priv_encode(&priv, pd);
 	proto_session_priv_encode(&sp, pd);
 	sess_param_fill(c, &param, pd, sizeof(pd));
-	return rdma_connect(q->id, &param) ? -errno : 0;
+	return (FAULT("dqp.connect", EIO) || rdma_connect(q->id, &param)) ? -errno : 0;
 }
 
 /* What a refused join means; the daemon's log says more. */
@@ -153,7 +153,7 @@ static int dqp_start(struct sealmr_conn *c, struct dqp *q, char *why, size_t why
 	struct sockaddr *src = rdma_get_local_addr(c->id), *dst = rdma_get_peer_addr(c->id);
 	struct sockaddr_storage from;
 
-	if (rdma_create_id(c->cm_chan, &q->id, q, RDMA_PS_TCP)) {
+	if (FAULT("dqp.create_id", ENOMEM) || rdma_create_id(c->cm_chan, &q->id, q, RDMA_PS_TCP)) {
 		snprintf(why, whylen, "data QP %u: rdma_create_id: %s", q->idx, strerror(errno));
 		return -errno;
 	}
@@ -165,7 +165,8 @@ static int dqp_start(struct sealmr_conn *c, struct dqp *q, char *why, size_t why
 		((struct sockaddr_in *)&from)->sin_port = 0;
 	else
 		((struct sockaddr_in6 *)&from)->sin6_port = 0;
-	if (rdma_resolve_addr(q->id, (struct sockaddr *)&from, dst, c->opts.timeout_ms)) {
+	if (FAULT("dqp.resolve_addr", EIO) ||
+	    rdma_resolve_addr(q->id, (struct sockaddr *)&from, dst, c->opts.timeout_ms)) {
 		snprintf(why, whylen, "data QP %u: rdma_resolve_addr: %s", q->idx, strerror(errno));
 		return -errno;
 	}
@@ -255,7 +256,8 @@ void dqp_drive(struct sealmr_conn *c, struct dqp *q, enum dqp_event ev, int err,
 	case DQP_EV_ADDR_RESOLVED:
 		if (q->state != DQP_RESOLVING)
 			break;
-		if (rdma_resolve_route(q->id, c->opts.timeout_ms)) {
+		if (FAULT("dqp.resolve_route", EIO) ||
+		    rdma_resolve_route(q->id, c->opts.timeout_ms)) {
 			rc = -errno;
 			snprintf(msg, sizeof(msg), "data QP %u: rdma_resolve_route: %s", q->idx,
 				 strerror(errno));

@@ -76,12 +76,15 @@ void grant_revoke(struct sealmr_grant *g, unsigned reason, const char *text)
 /* Asks the daemon for g's range; fills g->g. */
 static int grant_request(struct sealmr_conn *c, struct sealmr_grant *g, const char *what)
 {
-	struct proto_msg *req = calloc(2, sizeof(*req)), *rep = req + 1;
-	const struct proto_grant *pg = &rep->u.grant;
+	struct proto_msg *req = FAULT("grant.request", ENOMEM) ? NULL : calloc(2, sizeof(*req)),
+			 *rep;
+	const struct proto_grant *pg;
 	int rc;
 
 	if (!req)
 		return sess_err(c, -ENOMEM, "%s: out of memory", what);
+	rep = req + 1;
+	pg = &rep->u.grant;
 	req->hdr.type = PROTO_OPEN_REQ;
 	snprintf(req->u.open_req.export, sizeof(req->u.open_req.export), "%s", g->export);
 	req->u.open_req.offset = g->g.offset;
@@ -160,7 +163,8 @@ int sealmr_close(struct sealmr_grant **pg)
 	/* A revoked grant is already gone on the daemon, and so is every
 	 * grant of a broken connection. */
 	if (!g->revoked && c->state == SESS_ESTABLISHED) {
-		struct proto_msg *req = calloc(2, sizeof(*req));
+		struct proto_msg *req =
+		    FAULT("grant.close", ENOMEM) ? NULL : calloc(2, sizeof(*req));
 		char what[64];
 
 		snprintf(what, sizeof(what), "close grant %llu", (unsigned long long)g->g.grant_id);
@@ -240,7 +244,7 @@ int grant_revoked_err(struct sealmr_grant *g)
 int grant_why_refused(struct sealmr_grant *g, int rc)
 {
 	struct sealmr_conn *c = g->conn;
-	struct proto_msg *req;
+	struct proto_msg *req = c->why_msgs;
 	char msg[SESS_ERRMSG_MAX];
 
 	if (g->revoked)
@@ -250,13 +254,10 @@ int grant_why_refused(struct sealmr_grant *g, int rc)
 	/* The daemon kills the rkey before it sends REVOKE, and answers this
 	 * after: on the one control QP, the REVOKE arrives first. */
 	snprintf(msg, sizeof(msg), "%s", c->errmsg);
-	req = calloc(2, sizeof(*req));
-	if (req) {
-		req->hdr.type = PROTO_STAT_REQ;
-		snprintf(req->u.stat_req.export, sizeof(req->u.stat_req.export), "%s", g->export);
-		ctrl_call(c, req, PROTO_STAT_RESP, req + 1, "stat (after a remote access error)");
-		free(req);
-	}
+	memset(req, 0, sizeof(*req));
+	req->hdr.type = PROTO_STAT_REQ;
+	snprintf(req->u.stat_req.export, sizeof(req->u.stat_req.export), "%s", g->export);
+	ctrl_call(c, req, PROTO_STAT_RESP, req + 1, "stat (after a remote access error)");
 	if (g->revoked)
 		return grant_revoked_err(g);
 	snprintf(c->errmsg, sizeof(c->errmsg), "%s", msg);

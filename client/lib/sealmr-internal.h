@@ -236,6 +236,9 @@ struct sealmr_conn {
 	uint64_t session, token;
 	/* The data endpoints, and where the next work request goes. */
 	struct dqp *dq;
+	/* grant_why_refused's STAT: taken at connect, so that explaining a
+	 * remote access error needs no memory then. */
+	struct proto_msg *why_msgs;
 	unsigned nqps, dq_next;
 	unsigned dsq_size; /* each data QP's send queue: room for every record */
 	/* One-sided work request records: nwr of them, free or in use. */

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "log.h"
 #include "sealmr-internal.h"
 
@@ -61,13 +62,14 @@ int event_setup(struct sealmr_conn *c)
 	int cqe = (int)(c->nwr + SESS_CTRL_SQ + SESS_RECVS);
 	int rc;
 
-	c->chan = ibv_create_comp_channel(c->verbs);
+	c->chan = FAULT("sess.comp_channel", ENOMEM) ? NULL : ibv_create_comp_channel(c->verbs);
 	if (!c->chan)
 		return sess_err(c, -errno, "ibv_create_comp_channel(%s): %s", dev, strerror(errno));
 	rc = event_nonblock(c->chan->fd);
 	if (rc)
 		return sess_err(c, rc, "fcntl(completion channel, O_NONBLOCK): %s", strerror(-rc));
-	c->cq = ibv_create_cq(c->verbs, cqe, c, c->chan, 0);
+	c->cq =
+	    FAULT("sess.create_cq", ENOMEM) ? NULL : ibv_create_cq(c->verbs, cqe, c, c->chan, 0);
 	if (!c->cq)
 		return sess_err(c, -errno, "ibv_create_cq(%s, %d entries): %s", dev, cqe,
 				strerror(errno));

@@ -287,7 +287,10 @@ static int sess_resolve(struct sealmr_conn *c, const struct timespec *t0)
 	if (rc)
 		return sess_err(c, -EHOSTUNREACH, "cannot connect to sealmrd at %s: %s", c->where,
 				rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-	rc = rdma_resolve_addr(c->id, NULL, ai->ai_addr, c->opts.timeout_ms) ? -errno : 0;
+	rc = (FAULT("sess.resolve_addr", EIO) ||
+	      rdma_resolve_addr(c->id, NULL, ai->ai_addr, c->opts.timeout_ms))
+		 ? -errno
+		 : 0;
 	freeaddrinfo(ai);
 	if (rc)
 		return sess_err(c, rc, "cannot connect to sealmrd at %s: rdma_resolve_addr: %s%s",
@@ -297,7 +300,7 @@ static int sess_resolve(struct sealmr_conn *c, const struct timespec *t0)
 	rc = sess_expect(c, t0, RDMA_CM_EVENT_ADDR_RESOLVED, "address resolution", &ev);
 	if (rc)
 		return rc;
-	if (rdma_resolve_route(c->id, c->opts.timeout_ms))
+	if (FAULT("sess.resolve_route", EIO) || rdma_resolve_route(c->id, c->opts.timeout_ms))
 		return sess_err(c, -errno, "cannot connect to sealmrd at %s: rdma_resolve_route: %s",
 				c->where, strerror(errno));
 	return sess_expect(c, t0, RDMA_CM_EVENT_ROUTE_RESOLVED, "route resolution", &ev);
@@ -379,7 +382,7 @@ static int sess_ep_new(struct sealmr_conn *c)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sess_drive(c, SESS_EV_CONNECTING, 0, NULL);
-	if (rdma_create_id(c->cm_chan, &c->id, c, RDMA_PS_TCP)) {
+	if (FAULT("sess.create_id", ENOMEM) || rdma_create_id(c->cm_chan, &c->id, c, RDMA_PS_TCP)) {
 		rc = sess_err(c, -errno, "rdma_create_id: %s", strerror(errno));
 		goto err_delete_ep;
 	}
@@ -480,8 +483,11 @@ static int sess_new(const char *host, uint16_t port, const struct sealmr_conn_op
 	if (c->opts.qps > PROTO_SESSION_QPS_MAX)
 		c->opts.qps = PROTO_SESSION_QPS_MAX;
 	c->nqps = c->opts.qps;
-	c->dq = calloc(c->nqps, sizeof(*c->dq));
-	if (!c->dq) {
+	c->dq = FAULT("sess.data_qps", ENOMEM) ? NULL : calloc(c->nqps, sizeof(*c->dq));
+	c->why_msgs = FAULT("sess.why_msgs", ENOMEM) ? NULL : calloc(2, sizeof(*c->why_msgs));
+	if (!c->dq || !c->why_msgs) {
+		free(c->why_msgs);
+		free(c->dq);
 		free(c);
 		return -ENOMEM;
 	}
@@ -519,6 +525,7 @@ static void sess_delete(struct sealmr_conn **pc)
 		ibv_dealloc_pd(c->pd);
 	if (c->cm_chan)
 		rdma_destroy_event_channel(c->cm_chan);
+	free(c->why_msgs);
 	free(c->dq);
 	free(c);
 	*pc = NULL;
@@ -542,7 +549,7 @@ int sealmr_connect(const char *host, uint16_t port, const struct sealmr_conn_opt
 		connect_err_set("sealmr_connect: out of memory");
 		return rc;
 	}
-	c->cm_chan = rdma_create_event_channel();
+	c->cm_chan = FAULT("sess.cm_channel", ENOMEM) ? NULL : rdma_create_event_channel();
 	if (!c->cm_chan) {
 		rc = sess_err(c, -errno, "rdma_create_event_channel: %s (is rdma_ucm loaded, "
 			      "/dev/infiniband/rdma_cm there?)", strerror(errno));

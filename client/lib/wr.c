@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
 #include "log.h"
 #include "sealmr-internal.h"
 
@@ -22,7 +23,7 @@
 
 int wr_setup(struct sealmr_conn *c)
 {
-	c->wrs = calloc(c->nwr, sizeof(*c->wrs));
+	c->wrs = FAULT("wr.new", ENOMEM) ? NULL : calloc(c->nwr, sizeof(*c->wrs));
 	if (!c->wrs)
 		return sess_err(c, -ENOMEM, "out of memory for %u work request records", c->nwr);
 	STAILQ_INIT(&c->wr_free);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fault.h"
 #include "log.h"
 #include "sealmr-internal.h"
 
@@ -28,9 +29,10 @@ int xfer_setup(struct sealmr_conn *c)
 	c->direct_min = env ? strtoull(env, NULL, 0) : XFER_DIRECT_MIN;
 	if (c->direct_min == 0)
 		c->direct_min = SIZE_MAX;
-	c->slots = calloc(depth, sizeof(*c->slots));
-	c->slot_free = calloc(depth, sizeof(*c->slot_free));
-	c->ring = calloc(depth, sizeof(*c->ring));
+	c->slots = FAULT("xfer.slots", ENOMEM) ? NULL : calloc(depth, sizeof(*c->slots));
+	c->slot_free =
+	    FAULT("xfer.slot_free", ENOMEM) ? NULL : calloc(depth, sizeof(*c->slot_free));
+	c->ring = FAULT("xfer.ring", ENOMEM) ? NULL : calloc(depth, sizeof(*c->ring));
 	if (!c->slots || !c->slot_free || !c->ring)
 		return sess_err(c, -ENOMEM, "out of memory for %u async slots", depth);
 	for (unsigned i = 0; i < depth; i++)
@@ -61,7 +63,10 @@ static int xfer_staging(struct sealmr_conn *c)
 	if (!c->staging)
 		return sess_err(c, -ENOMEM, "out of memory for the %u MiB staging buffer",
 				XFER_STAGING_SIZE >> 20);
-	c->staging_mr = ibv_reg_mr(c->pd, c->staging, XFER_STAGING_SIZE, IBV_ACCESS_LOCAL_WRITE);
+	c->staging_mr =
+	    FAULT("xfer.staging_mr", ENOMEM)
+		? NULL
+		: ibv_reg_mr(c->pd, c->staging, XFER_STAGING_SIZE, IBV_ACCESS_LOCAL_WRITE);
 	if (!c->staging_mr) {
 		int rc = -errno;
 
@@ -228,7 +233,9 @@ static int xfer_sync_range(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 	 * the default (no pinning of the caller's memory), SEALMR_DIRECT_MIN
 	 * sets the length from which the user's buffer is registered. */
 	if (len >= c->direct_min)
-		r.mr = ibv_reg_mr(c->pd, user, len, write ? 0 : IBV_ACCESS_LOCAL_WRITE);
+		r.mr = FAULT("xfer.user_mr", ENOMEM)
+			   ? NULL
+			   : ibv_reg_mr(c->pd, user, len, write ? 0 : IBV_ACCESS_LOCAL_WRITE);
 	for (;;) {
 		int rc;
 
@@ -257,7 +264,7 @@ static int xfer_sync_range(struct sealmr_conn *c, struct sealmr_grant *g, uint64
 int xfer_small(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off, char *buf,
 	       uint64_t len, bool write)
 {
-	struct proto_msg *req = calloc(2, sizeof(*req)), *rep = req + 1;
+	struct proto_msg *req = FAULT("xfer.small", ENOMEM) ? NULL : calloc(2, sizeof(*req)), *rep;
 	char what[96];
 	int rc = 0;
 
@@ -266,6 +273,7 @@ int xfer_small(struct sealmr_conn *c, struct sealmr_grant *g, uint64_t off, char
 		 (unsigned long long)off, (unsigned long long)g->g.grant_id);
 	if (!req)
 		return sess_err(c, -ENOMEM, "%s: out of memory", what);
+	rep = req + 1;
 	while (len && !rc) {
 		uint32_t n = len < PROTO_SMALL_MAX ? (uint32_t)len : PROTO_SMALL_MAX;
 
@@ -461,7 +469,7 @@ int sealmr_flush_with(struct sealmr_grant *g, uint64_t off, uint64_t len, unsign
 	}
 #endif
 	snprintf(what, sizeof(what), "commit of grant %llu", (unsigned long long)g->g.grant_id);
-	req = calloc(2, sizeof(*req));
+	req = FAULT("xfer.commit", ENOMEM) ? NULL : calloc(2, sizeof(*req));
 	if (!req) {
 		rc = sess_err(c, -ENOMEM, "%s: out of memory", what);
 		goto out;
