@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "proto.h"
@@ -214,36 +215,161 @@ static void proto_rd_str(struct proto_rd *r, char *dst, size_t field)
 }
 
 /*
+ * A body's fixed part, field by field in wire order: one table drives both
+ * its encoder and its decoder, so that the two cannot disagree. Offsets are
+ * within the type's member of proto_msg's union, which every member starts.
+ */
+enum proto_field_kind { PROTO_F_U32, PROTO_F_U64, PROTO_F_STR };
+
+struct proto_field {
+	uint8_t kind;
+	uint8_t since; /* the first version that carries it */
+	uint16_t size; /* the member's; a string's is its width on the wire */
+	uint16_t off;
+};
+
+/* A number member of another width than its kind's fails the build (the
+ * kernel's BUILD_BUG_ON_ZERO: a negative array size). */
+#define PROTO_F_WIDTH_OK(kind, type, member)                                                       \
+	(0 *                                                                                       \
+	 sizeof(                                                                                   \
+	     char[PROTO_F_##kind == PROTO_F_STR || sizeof(((struct type *)0)->member) ==           \
+						       (PROTO_F_##kind == PROTO_F_U32 ? 4u : 8u)   \
+		      ? 1                                                                          \
+		      : -1]))
+#define PROTO_F(kind, type, member, since)                                                         \
+	{                                                                                          \
+		PROTO_F_##kind, since, sizeof(((struct type *)0)->member),                         \
+		    offsetof(struct type, member) + PROTO_F_WIDTH_OK(kind, type, member)           \
+	}
+#define PROTO_FIELDS(table) table, sizeof(table) / sizeof(table[0])
+
+/* clang-format off: each body's fields in wire order; F names its struct once */
+#define F(kind, member, since) PROTO_F(kind, proto_list_req, member, since)
+static const struct proto_field proto_list_req_f[] = { F(U32, start, 1) };
+#undef F
+#define F(kind, member, since) PROTO_F(kind, proto_list_resp, member, since)
+static const struct proto_field proto_list_resp_f[] = { F(U32, total, 1), F(U32, count, 1) };
+#undef F
+#define F(kind, member, since) PROTO_F(kind, proto_export_info, member, since)
+static const struct proto_field proto_export_info_f[] = {
+	F(STR, name, 1), F(U64, size, 1), F(U32, access, 1), F(U32, mode, 1),
+};
+#undef F
+#define F(kind, member, since) PROTO_F(kind, proto_open_req, member, since)
+static const struct proto_field proto_open_req_f[] = {
+	F(STR, export, 1), F(U64, offset, 1), F(U64, length, 1), F(U32, access, 1),
+};
+#undef F
+#define F(kind, member, since) PROTO_F(kind, proto_grant, member, since)
+static const struct proto_field proto_grant_f[] = {
+	F(U64, grant_id, 1), F(U64, addr, 1), F(U64, offset, 1), F(U64, length, 1),
+	F(U32, rkey, 1), F(U32, access, 1), F(U32, persist, 1), F(U32, flush, 1), F(U32, place, 2),
+};
+#undef F
+#define F(kind, member, since) PROTO_F(kind, proto_close_req, member, since)
+static const struct proto_field proto_close_f[] = { F(U64, grant_id, 1) };
+#undef F
+#define F(kind, member, since) PROTO_F(kind, proto_commit_req, member, since)
+static const struct proto_field proto_commit_f[] = {
+	F(U64, grant_id, 1), F(U64, offset, 1), F(U64, length, 1),
+};
+#undef F
+#define F(kind, member, since) PROTO_F(kind, proto_stat_req, member, since)
+static const struct proto_field proto_stat_req_f[] = { F(STR, export, 1) };
+#undef F
+#define F(kind, member, since) PROTO_F(kind, proto_stat_resp, member, since)
+static const struct proto_field proto_stat_resp_f[] = {
+	F(STR, name, 1), F(STR, path, 1), F(U64, size, 1), F(U32, access, 1), F(U32, mode, 1),
+	F(U32, reg, 1), F(U32, persist, 1), F(U32, grants, 1), F(U32, sealed, 1),
+	F(U64, commits, 1), F(U32, flush, 4),
+};
+#undef F
+#define F(kind, member, since) PROTO_F(kind, proto_small, member, since)
+static const struct proto_field proto_small_f[] = {
+	F(U64, grant_id, 1), F(U64, offset, 1), F(U32, length, 1), F(U32, flags, 1),
+};
+#undef F
+#define F(kind, member, since) PROTO_F(kind, proto_revoke, member, since)
+static const struct proto_field proto_revoke_f[] = {
+	F(U64, grant_id, 1), F(U32, reason, 1), F(STR, text, 1),
+};
+#undef F
+#define F(kind, member, since) PROTO_F(kind, proto_error, member, since)
+static const struct proto_field proto_error_f[] = { F(U32, err, 1), F(STR, text, 1) };
+#undef F
+/* clang-format on */
+
+static void proto_wr_field(struct proto_wr *w, const struct proto_field *f, const void *at)
+{
+	if (f->kind == PROTO_F_U32)
+		proto_wr_u32(w, *(const uint32_t *)at);
+	else if (f->kind == PROTO_F_U64)
+		proto_wr_u64(w, *(const uint64_t *)at);
+	else
+		proto_wr_str(w, at, f->size);
+}
+
+static void proto_rd_field(struct proto_rd *r, const struct proto_field *f, void *at)
+{
+	if (f->kind == PROTO_F_U32)
+		*(uint32_t *)at = proto_rd_u32(r);
+	else if (f->kind == PROTO_F_U64)
+		*(uint64_t *)at = proto_rd_u64(r);
+	else
+		proto_rd_str(r, at, f->size);
+}
+
+static void proto_wr_fields(struct proto_wr *w, const void *from, const struct proto_field *f,
+			    size_t n, uint16_t version)
+{
+	for (; n; n--, f++)
+		if (version >= f->since)
+			proto_wr_field(w, f, (const unsigned char *)from + f->off);
+}
+
+static void proto_rd_fields(struct proto_rd *r, void *to, const struct proto_field *f, size_t n,
+			    uint16_t version)
+{
+	for (; n; n--, f++)
+		if (version >= f->since)
+			proto_rd_field(r, f, (unsigned char *)to + f->off);
+}
+
+/*
  * What the codec knows of each type: its name, the first version that has
- * it, and its body's fixed part (GRANT's grows in version 2, STAT_RESP's
- * in version 4; LIST_RESP is
- * followed by count entries, WRITE_SMALL_REQ and READ_SMALL_RESP by length
- * bytes of data).
+ * it, its body's fixed part (GRANT's grows in version 2, STAT_RESP's in
+ * version 4; LIST_RESP is followed by count entries, WRITE_SMALL_REQ and
+ * READ_SMALL_RESP by length bytes of data) and that part's fields. The
+ * sizes are PROTOCOL.md's, kept apart from the fields so that proto_encode
+ * can hold each against the other.
  */
 struct proto_type_info {
 	uint16_t type;
 	uint16_t body;
 	uint16_t since;
 	const char *name;
+	const struct proto_field *fields;
+	size_t nfields;
 };
 
 static const struct proto_type_info proto_types[] = {
-	{ PROTO_LIST_REQ, PROTO_LIST_REQ_WIRE, 1, "LIST_REQ" },
-	{ PROTO_OPEN_REQ, PROTO_OPEN_REQ_WIRE, 1, "OPEN_REQ" },
-	{ PROTO_CLOSE_REQ, PROTO_CLOSE_WIRE, 1, "CLOSE_REQ" },
-	{ PROTO_COMMIT_REQ, PROTO_COMMIT_WIRE, 1, "COMMIT_REQ" },
-	{ PROTO_STAT_REQ, PROTO_STAT_REQ_WIRE, 1, "STAT_REQ" },
-	{ PROTO_WRITE_SMALL_REQ, PROTO_SMALL_WIRE, 2, "WRITE_SMALL_REQ" },
-	{ PROTO_READ_SMALL_REQ, PROTO_SMALL_WIRE, 2, "READ_SMALL_REQ" },
-	{ PROTO_LIST_RESP, PROTO_LIST_RESP_WIRE, 1, "LIST_RESP" },
-	{ PROTO_GRANT, PROTO_GRANT_WIRE, 1, "GRANT" },
-	{ PROTO_CLOSE_RESP, PROTO_CLOSE_WIRE, 1, "CLOSE_RESP" },
-	{ PROTO_COMMIT_RESP, PROTO_COMMIT_WIRE, 1, "COMMIT_RESP" },
-	{ PROTO_STAT_RESP, PROTO_STAT_RESP_WIRE, 1, "STAT_RESP" },
-	{ PROTO_WRITE_SMALL_RESP, PROTO_SMALL_WIRE, 2, "WRITE_SMALL_RESP" },
-	{ PROTO_READ_SMALL_RESP, PROTO_SMALL_WIRE, 2, "READ_SMALL_RESP" },
-	{ PROTO_REVOKE, PROTO_REVOKE_WIRE, 1, "REVOKE" },
-	{ PROTO_ERROR, PROTO_ERROR_WIRE, 1, "ERROR" },
+    {PROTO_LIST_REQ, PROTO_LIST_REQ_WIRE, 1, "LIST_REQ", PROTO_FIELDS(proto_list_req_f)},
+    {PROTO_OPEN_REQ, PROTO_OPEN_REQ_WIRE, 1, "OPEN_REQ", PROTO_FIELDS(proto_open_req_f)},
+    {PROTO_CLOSE_REQ, PROTO_CLOSE_WIRE, 1, "CLOSE_REQ", PROTO_FIELDS(proto_close_f)},
+    {PROTO_COMMIT_REQ, PROTO_COMMIT_WIRE, 1, "COMMIT_REQ", PROTO_FIELDS(proto_commit_f)},
+    {PROTO_STAT_REQ, PROTO_STAT_REQ_WIRE, 1, "STAT_REQ", PROTO_FIELDS(proto_stat_req_f)},
+    {PROTO_WRITE_SMALL_REQ, PROTO_SMALL_WIRE, 2, "WRITE_SMALL_REQ", PROTO_FIELDS(proto_small_f)},
+    {PROTO_READ_SMALL_REQ, PROTO_SMALL_WIRE, 2, "READ_SMALL_REQ", PROTO_FIELDS(proto_small_f)},
+    {PROTO_LIST_RESP, PROTO_LIST_RESP_WIRE, 1, "LIST_RESP", PROTO_FIELDS(proto_list_resp_f)},
+    {PROTO_GRANT, PROTO_GRANT_WIRE, 1, "GRANT", PROTO_FIELDS(proto_grant_f)},
+    {PROTO_CLOSE_RESP, PROTO_CLOSE_WIRE, 1, "CLOSE_RESP", PROTO_FIELDS(proto_close_f)},
+    {PROTO_COMMIT_RESP, PROTO_COMMIT_WIRE, 1, "COMMIT_RESP", PROTO_FIELDS(proto_commit_f)},
+    {PROTO_STAT_RESP, PROTO_STAT_RESP_WIRE, 1, "STAT_RESP", PROTO_FIELDS(proto_stat_resp_f)},
+    {PROTO_WRITE_SMALL_RESP, PROTO_SMALL_WIRE, 2, "WRITE_SMALL_RESP", PROTO_FIELDS(proto_small_f)},
+    {PROTO_READ_SMALL_RESP, PROTO_SMALL_WIRE, 2, "READ_SMALL_RESP", PROTO_FIELDS(proto_small_f)},
+    {PROTO_REVOKE, PROTO_REVOKE_WIRE, 1, "REVOKE", PROTO_FIELDS(proto_revoke_f)},
+    {PROTO_ERROR, PROTO_ERROR_WIRE, 1, "ERROR", PROTO_FIELDS(proto_error_f)},
 };
 
 static const struct proto_type_info *proto_type_info(uint16_t type)
@@ -386,118 +512,21 @@ static bool proto_msg_ok(const struct proto_msg *m, uint16_t version)
 	}
 }
 
-static void proto_enc_list_resp(struct proto_wr *w, const struct proto_list_resp *r)
-{
-	proto_wr_u32(w, r->total);
-	proto_wr_u32(w, r->count);
-	for (uint32_t i = 0; i < r->count; i++) {
-		const struct proto_export_info *e = &r->exports[i];
-
-		proto_wr_str(w, e->name, sizeof(e->name));
-		proto_wr_u64(w, e->size);
-		proto_wr_u32(w, e->access);
-		proto_wr_u32(w, e->mode);
-	}
-}
-
-static void proto_enc_grant(struct proto_wr *w, const struct proto_grant *g, uint16_t version)
-{
-	proto_wr_u64(w, g->grant_id);
-	proto_wr_u64(w, g->addr);
-	proto_wr_u64(w, g->offset);
-	proto_wr_u64(w, g->length);
-	proto_wr_u32(w, g->rkey);
-	proto_wr_u32(w, g->access);
-	proto_wr_u32(w, g->persist);
-	proto_wr_u32(w, g->flush);
-	if (version >= 2)
-		proto_wr_u32(w, g->place);
-}
-
-static void proto_enc_small(struct proto_wr *w, const struct proto_small *s, uint16_t type)
+/* The fields, then what follows them: LIST_RESP's entries, a small message's data. */
+static void proto_enc_body(struct proto_wr *w, const struct proto_msg *m,
+			   const struct proto_type_info *t, uint16_t version)
 {
 	unsigned char *at;
 
-	proto_wr_u64(w, s->grant_id);
-	proto_wr_u64(w, s->offset);
-	proto_wr_u32(w, s->length);
-	proto_wr_u32(w, s->flags);
-	if (!proto_small_has_data(type))
-		return;
-	at = proto_wr_take(w, s->length);
-	if (at)
-		memcpy(at, s->data, s->length);
-}
-
-static void proto_enc_stat_resp(struct proto_wr *w, const struct proto_stat_resp *s,
-				uint16_t version)
-{
-	proto_wr_str(w, s->name, sizeof(s->name));
-	proto_wr_str(w, s->path, sizeof(s->path));
-	proto_wr_u64(w, s->size);
-	proto_wr_u32(w, s->access);
-	proto_wr_u32(w, s->mode);
-	proto_wr_u32(w, s->reg);
-	proto_wr_u32(w, s->persist);
-	proto_wr_u32(w, s->grants);
-	proto_wr_u32(w, s->sealed);
-	proto_wr_u64(w, s->commits);
-	if (version >= 4)
-		proto_wr_u32(w, s->flush);
-}
-
-static void proto_enc_body(struct proto_wr *w, const struct proto_msg *m, uint16_t version)
-{
-	const struct proto_open_req *o = &m->u.open_req;
-	const struct proto_commit_req *c = &m->u.commit_req;
-
-	switch (m->hdr.type) {
-	case PROTO_LIST_REQ:
-		proto_wr_u32(w, m->u.list_req.start);
-		break;
-	case PROTO_LIST_RESP:
-		proto_enc_list_resp(w, &m->u.list_resp);
-		break;
-	case PROTO_OPEN_REQ:
-		proto_wr_str(w, o->export, sizeof(o->export));
-		proto_wr_u64(w, o->offset);
-		proto_wr_u64(w, o->length);
-		proto_wr_u32(w, o->access);
-		break;
-	case PROTO_GRANT:
-		proto_enc_grant(w, &m->u.grant, version);
-		break;
-	case PROTO_WRITE_SMALL_REQ:
-	case PROTO_WRITE_SMALL_RESP:
-	case PROTO_READ_SMALL_REQ:
-	case PROTO_READ_SMALL_RESP:
-		proto_enc_small(w, &m->u.small, m->hdr.type);
-		break;
-	case PROTO_CLOSE_REQ:
-	case PROTO_CLOSE_RESP:
-		proto_wr_u64(w, m->u.close_req.grant_id);
-		break;
-	case PROTO_COMMIT_REQ:
-	case PROTO_COMMIT_RESP:
-		proto_wr_u64(w, c->grant_id);
-		proto_wr_u64(w, c->offset);
-		proto_wr_u64(w, c->length);
-		break;
-	case PROTO_STAT_REQ:
-		proto_wr_str(w, m->u.stat_req.export, sizeof(m->u.stat_req.export));
-		break;
-	case PROTO_STAT_RESP:
-		proto_enc_stat_resp(w, &m->u.stat_resp, version);
-		break;
-	case PROTO_REVOKE:
-		proto_wr_u64(w, m->u.revoke.grant_id);
-		proto_wr_u32(w, m->u.revoke.reason);
-		proto_wr_str(w, m->u.revoke.text, sizeof(m->u.revoke.text));
-		break;
-	case PROTO_ERROR:
-		proto_wr_u32(w, (uint32_t)m->u.error.err);
-		proto_wr_str(w, m->u.error.text, sizeof(m->u.error.text));
-		break;
+	proto_wr_fields(w, &m->u, t->fields, t->nfields, version);
+	if (m->hdr.type == PROTO_LIST_RESP) {
+		for (uint32_t i = 0; i < m->u.list_resp.count; i++)
+			proto_wr_fields(w, &m->u.list_resp.exports[i],
+					PROTO_FIELDS(proto_export_info_f), version);
+	} else if (proto_small_has_data(m->hdr.type)) {
+		at = proto_wr_take(w, m->u.small.length);
+		if (at)
+			memcpy(at, m->u.small.data, m->u.small.length);
 	}
 }
 
@@ -522,135 +551,38 @@ ssize_t proto_encode(const struct proto_msg *msg, void *buf, size_t size)
 	proto_put_le16(p + 6, msg->hdr.type);
 	proto_put_le32(p + 8, (uint32_t)len);
 	proto_put_le32(p + 12, msg->hdr.req_id);
-	proto_enc_body(&w, msg, version);
+	proto_enc_body(&w, msg, t, version);
 	/* The size table and the encoders disagreeing is our bug: send nothing. */
 	if (w.overrun || w.off != len)
 		return -EINVAL;
 	return (ssize_t)len;
 }
 
-static void proto_dec_list_resp(struct proto_rd *r, struct proto_list_resp *l)
-{
-	l->total = proto_rd_u32(r);
-	l->count = proto_rd_u32(r);
-	if (l->count > PROTO_LIST_MAX) {
-		r->bad = true;
-		return;
-	}
-	for (uint32_t i = 0; i < l->count; i++) {
-		struct proto_export_info *e = &l->exports[i];
-
-		proto_rd_str(r, e->name, sizeof(e->name));
-		e->size = proto_rd_u64(r);
-		e->access = proto_rd_u32(r);
-		e->mode = proto_rd_u32(r);
-	}
-}
-
-static void proto_dec_grant(struct proto_rd *r, struct proto_grant *g, uint16_t version)
-{
-	g->grant_id = proto_rd_u64(r);
-	g->addr = proto_rd_u64(r);
-	g->offset = proto_rd_u64(r);
-	g->length = proto_rd_u64(r);
-	g->rkey = proto_rd_u32(r);
-	g->access = proto_rd_u32(r);
-	g->persist = proto_rd_u32(r);
-	g->flush = proto_rd_u32(r);
-	if (version >= 2)
-		g->place = proto_rd_u32(r);
-}
-
-static void proto_dec_small(struct proto_rd *r, struct proto_small *s, uint16_t type)
+/* The fields, then what follows them, each bounded before it is read. */
+static void proto_dec_body(struct proto_rd *r, struct proto_msg *m, const struct proto_type_info *t)
 {
 	const unsigned char *at;
 
-	s->grant_id = proto_rd_u64(r);
-	s->offset = proto_rd_u64(r);
-	s->length = proto_rd_u32(r);
-	s->flags = proto_rd_u32(r);
-	if (!proto_small_has_data(type))
-		return;
-	if (s->length > PROTO_SMALL_MAX) {
-		r->bad = true;
-		return;
-	}
-	at = proto_rd_take(r, s->length);
-	if (at)
-		memcpy(s->data, at, s->length);
-}
-
-static void proto_dec_stat_resp(struct proto_rd *r, struct proto_stat_resp *s, uint16_t version)
-{
-	proto_rd_str(r, s->name, sizeof(s->name));
-	proto_rd_str(r, s->path, sizeof(s->path));
-	s->size = proto_rd_u64(r);
-	s->access = proto_rd_u32(r);
-	s->mode = proto_rd_u32(r);
-	s->reg = proto_rd_u32(r);
-	s->persist = proto_rd_u32(r);
-	s->grants = proto_rd_u32(r);
-	s->sealed = proto_rd_u32(r);
-	s->commits = proto_rd_u64(r);
-	/* Before version 4 the commit was the only flush there was. */
-	s->flush = version >= 4 ? proto_rd_u32(r) : PROTO_FLUSH_COMMIT;
-}
-
-static void proto_dec_body(struct proto_rd *r, struct proto_msg *m)
-{
-	struct proto_open_req *o = &m->u.open_req;
-	struct proto_commit_req *c = &m->u.commit_req;
-
-	switch (m->hdr.type) {
-	case PROTO_LIST_REQ:
-		m->u.list_req.start = proto_rd_u32(r);
-		break;
-	case PROTO_LIST_RESP:
-		proto_dec_list_resp(r, &m->u.list_resp);
-		break;
-	case PROTO_OPEN_REQ:
-		proto_rd_str(r, o->export, sizeof(o->export));
-		o->offset = proto_rd_u64(r);
-		o->length = proto_rd_u64(r);
-		o->access = proto_rd_u32(r);
-		break;
-	case PROTO_GRANT:
-		proto_dec_grant(r, &m->u.grant, m->hdr.version);
-		break;
-	case PROTO_WRITE_SMALL_REQ:
-	case PROTO_WRITE_SMALL_RESP:
-	case PROTO_READ_SMALL_REQ:
-	case PROTO_READ_SMALL_RESP:
-		proto_dec_small(r, &m->u.small, m->hdr.type);
-		break;
-	case PROTO_CLOSE_REQ:
-	case PROTO_CLOSE_RESP:
-		m->u.close_req.grant_id = proto_rd_u64(r);
-		break;
-	case PROTO_COMMIT_REQ:
-	case PROTO_COMMIT_RESP:
-		c->grant_id = proto_rd_u64(r);
-		c->offset = proto_rd_u64(r);
-		c->length = proto_rd_u64(r);
-		break;
-	case PROTO_STAT_REQ:
-		proto_rd_str(r, m->u.stat_req.export, sizeof(m->u.stat_req.export));
-		break;
-	case PROTO_STAT_RESP:
-		proto_dec_stat_resp(r, &m->u.stat_resp, m->hdr.version);
-		break;
-	case PROTO_REVOKE:
-		m->u.revoke.grant_id = proto_rd_u64(r);
-		m->u.revoke.reason = proto_rd_u32(r);
-		proto_rd_str(r, m->u.revoke.text, sizeof(m->u.revoke.text));
-		break;
-	case PROTO_ERROR:
-		m->u.error.err = (int32_t)proto_rd_u32(r);
-		proto_rd_str(r, m->u.error.text, sizeof(m->u.error.text));
-		break;
-	default:
-		r->bad = true;
-		break;
+	proto_rd_fields(r, &m->u, t->fields, t->nfields, m->hdr.version);
+	if (m->hdr.type == PROTO_LIST_RESP) {
+		if (m->u.list_resp.count > PROTO_LIST_MAX) {
+			r->bad = true;
+			return;
+		}
+		for (uint32_t i = 0; i < m->u.list_resp.count; i++)
+			proto_rd_fields(r, &m->u.list_resp.exports[i],
+					PROTO_FIELDS(proto_export_info_f), m->hdr.version);
+	} else if (proto_small_has_data(m->hdr.type)) {
+		if (m->u.small.length > PROTO_SMALL_MAX) {
+			r->bad = true;
+			return;
+		}
+		at = proto_rd_take(r, m->u.small.length);
+		if (at)
+			memcpy(m->u.small.data, at, m->u.small.length);
+	} else if (m->hdr.type == PROTO_STAT_RESP && m->hdr.version < 4) {
+		/* Before version 4 the commit was the only flush there was. */
+		m->u.stat_resp.flush = PROTO_FLUSH_COMMIT;
 	}
 }
 
@@ -719,7 +651,7 @@ int proto_decode(const void *buf, size_t len, struct proto_msg *out)
 	rc = proto_check_len(p, len, &out->hdr);
 	if (rc)
 		return rc;
-	proto_dec_body(&r, out);
+	proto_dec_body(&r, out, proto_type_info(out->hdr.type));
 	if (r.bad || r.off != len || !proto_msg_ok(out, out->hdr.version)) {
 		/* Half a message is no message: the caller sees none of it. */
 		memset(&out->u, 0, sizeof(out->u));

@@ -19,8 +19,9 @@ tests_tools_sealtool_LDADD = seal/libseal.la common/libcommon.la $(LIBPMEM_LIBS)
 EXTRA_DIST += tests/integration/seal-lib.sh
 
 if HAVE_CMOCKA
-SEAL_UNIT_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-SEAL_UNIT_CPPFLAGS = $(AM_CPPFLAGS) $(SEAL_CPPFLAGS)
+# cmocka's flags are -I (pkg-config --cflags): with CPPFLAGS, each program
+# needs two lines and its SOURCES default to its name.c.
+SEAL_UNIT_CPPFLAGS = $(AM_CPPFLAGS) $(SEAL_CPPFLAGS) $(CMOCKA_CFLAGS)
 SEAL_UNIT_LDADD = seal/libseal.la common/libcommon.la $(LIBPMEM_LIBS) $(CMOCKA_LIBS)
 
 SEAL_UNIT_TESTS = tests/unit/seal/seal-journal tests/unit/seal/seal-fiemap \
@@ -28,28 +29,14 @@ SEAL_UNIT_TESTS = tests/unit/seal/seal-journal tests/unit/seal/seal-fiemap \
 # Built by make check, run in the VM by tests/integration/seal-unit.t: they
 # need root, ext4 without DAX and tmpfs, which a build host may not give.
 check_PROGRAMS += $(SEAL_UNIT_TESTS)
+EXTRA_DIST += tests/unit/seal/seal-test.h
 
-tests_unit_seal_seal_journal_SOURCES = tests/unit/seal/seal-journal.c \
-	tests/unit/seal/seal-test.h
 tests_unit_seal_seal_journal_CPPFLAGS = $(SEAL_UNIT_CPPFLAGS)
-tests_unit_seal_seal_journal_CFLAGS = $(SEAL_UNIT_CFLAGS)
 tests_unit_seal_seal_journal_LDADD = $(SEAL_UNIT_LDADD)
-
-tests_unit_seal_seal_fiemap_SOURCES = tests/unit/seal/seal-fiemap.c \
-	tests/unit/seal/seal-test.h
 tests_unit_seal_seal_fiemap_CPPFLAGS = $(SEAL_UNIT_CPPFLAGS)
-tests_unit_seal_seal_fiemap_CFLAGS = $(SEAL_UNIT_CFLAGS)
 tests_unit_seal_seal_fiemap_LDADD = $(SEAL_UNIT_LDADD)
-
-tests_unit_seal_seal_params_SOURCES = tests/unit/seal/seal-params.c \
-	tests/unit/seal/seal-test.h
 tests_unit_seal_seal_params_CPPFLAGS = $(SEAL_UNIT_CPPFLAGS)
-tests_unit_seal_seal_params_CFLAGS = $(SEAL_UNIT_CFLAGS)
 tests_unit_seal_seal_params_LDADD = $(SEAL_UNIT_LDADD)
-
-tests_unit_seal_seal_registry_SOURCES = tests/unit/seal/seal-registry.c \
-	tests/unit/seal/seal-test.h
 tests_unit_seal_seal_registry_CPPFLAGS = $(SEAL_UNIT_CPPFLAGS)
-tests_unit_seal_seal_registry_CFLAGS = $(SEAL_UNIT_CFLAGS)
 tests_unit_seal_seal_registry_LDADD = $(SEAL_UNIT_LDADD)
 endif
