@@ -176,10 +176,10 @@ int journal_open(const char *state_dir, struct journal **out, char *err, size_t 
 	if (state_dir == NULL || *state_dir == '\0' || out == NULL)
 		return -EINVAL;
 	j = FAULT("journal.new", ENOMEM) ? NULL : calloc(1, sizeof(*j));
-	if (j == NULL)
-		return seal_errf(err, errlen, "seal journal in %s: %s", state_dir,
-				 strerror(ENOMEM)),
-		       -ENOMEM;
+	if (j == NULL) {
+		seal_errf(err, errlen, "seal journal in %s: %s", state_dir, strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	j->dir_fd = j->lock_fd = -1;
 	if (FAULT("journal.name", ENOMEM) ||
 	    asprintf(&j->path, "%s/%s", state_dir, JOURNAL_NAME) < 0) {

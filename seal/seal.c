@@ -374,8 +374,10 @@ int seal_registry_new(const char *state_dir, struct seal_registry **out, char *e
 	if (state_dir == NULL || out == NULL)
 		return -EINVAL;
 	reg = FAULT("seal.registry", ENOMEM) ? NULL : calloc(1, sizeof(*reg));
-	if (reg == NULL)
-		return seal_errf(err, errlen, "seal registry: %s", strerror(ENOMEM)), -ENOMEM;
+	if (reg == NULL) {
+		seal_errf(err, errlen, "seal registry: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
 	rc = journal_open(state_dir, &reg->journal, err, errlen);
 	if (rc < 0)
 		goto err_free;

@@ -338,7 +338,6 @@ int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t version, uint16
 {
 	struct sockaddr *sa = rdma_get_peer_addr(id);
 	struct conn *c = FAULT("conn.new", ENOMEM) ? NULL : calloc(1, sizeof(*c));
-	char why[160];
 	int rc;
 
 	if (!c)
@@ -349,7 +348,7 @@ int conn_new(struct server *srv, struct rdma_cm_id *id, uint16_t version, uint16
 	c->peer_credits = peer_credits;
 	c->version = version;
 	c->place = place_of_odp(id->verbs);
-	c->flush_caps = flush_caps_of(id->verbs, why, sizeof(why));
+	c->flush_caps = flush_caps_of(id->verbs, NULL, 0);
 	c->state = CONN_ACCEPTING;
 	c->kind = CONN_EP_CONTROL;
 	TAILQ_INIT(&c->grants);

@@ -24,7 +24,8 @@ enum flush_cap {
 	FLUSH_CAP_ODP = 1u << 1,
 };
 
-/* enum flush_cap bits of verbs, and in why what rules the rest out. */
+/* enum flush_cap bits of verbs, and in why what rules the rest out (known
+ * once a device). */
 unsigned flush_caps_of(struct ibv_context *verbs, char *why, size_t whylen);
 
 /* Whether a grant on exp, registered as reg, gets the native flush. */

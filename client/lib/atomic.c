@@ -54,8 +54,8 @@ static int atomic_run(struct sealmr_grant *g, uint64_t off, enum wr_op op, uint6
 
 	if (rc)
 		goto out;
-	if (op == WR_ATOMIC_WRITE && c->atomic_write_why[0]) {
-		rc = sess_err(c, -EOPNOTSUPP, "atomic write: %s", c->atomic_write_why);
+	if (op == WR_ATOMIC_WRITE && dqp_ext_why(c)[0]) {
+		rc = sess_err(c, -EOPNOTSUPP, "atomic write: %s", dqp_ext_why(c));
 		goto out;
 	}
 	w = wr_get(c);

@@ -57,8 +57,8 @@ static int dqp_create_qp(struct sealmr_conn *c, struct dqp *q)
 		q->qpx = ibv_qp_to_qp_ex(q->qp);
 		return 0;
 	}
-	/* Kept for the session: extended requests go to any data QP, so one
-	 * without them is enough to refuse them (atomic.c, xfer.c). */
+	/* Extended requests go only to data QPs that have them (dqp_pick):
+	 * this says why, when none has (dqp_ext_why). */
 	snprintf(c->atomic_write_why, sizeof(c->atomic_write_why),
 		 "%s cannot make a QP with atomic write (ibv_create_qp_ex: %s)",
 		 ibv_get_device_name(c->verbs->device), strerror(errno));
@@ -353,13 +353,13 @@ bool dqp_on_cm(struct sealmr_conn *c, struct rdma_cm_id *id, enum rdma_cm_event_
 	return true;
 }
 
-struct dqp *dqp_pick(struct sealmr_conn *c)
+struct dqp *dqp_pick(struct sealmr_conn *c, bool ext)
 {
 	for (unsigned n = 0; n < c->nqps; n++) {
 		struct dqp *q = &c->dq[c->dq_next];
 
 		c->dq_next = (c->dq_next + 1) % c->nqps;
-		if (q->state == DQP_UP)
+		if (q->state == DQP_UP && (!ext || q->qpx))
 			return q;
 	}
 	return NULL;
@@ -374,16 +374,34 @@ unsigned dqp_count_up(const struct sealmr_conn *c)
 	return n;
 }
 
+static bool dqp_alive(const struct dqp *q)
+{
+	return q->state == DQP_UP || q->state == DQP_RESOLVING || q->state == DQP_CONNECTING ||
+	       (q->state == DQP_DRAINING && !q->stopping && q->fails + 1 < DQP_MAX_FAILS);
+}
+
 bool dqp_any_alive(const struct sealmr_conn *c)
 {
-	for (unsigned i = 0; i < c->nqps; i++) {
-		const struct dqp *q = &c->dq[i];
-
-		if (q->state == DQP_UP || q->state == DQP_RESOLVING || q->state == DQP_CONNECTING ||
-		    (q->state == DQP_DRAINING && !q->stopping && q->fails + 1 < DQP_MAX_FAILS))
+	for (unsigned i = 0; i < c->nqps; i++)
+		if (dqp_alive(&c->dq[i]))
 			return true;
-	}
 	return false;
+}
+
+/*
+ * Why no atomic write or RDMA FLUSH can go: "" while a data QP that has
+ * the extended operations is up or coming back (a QP made again on a
+ * reconnect makes its own attempt), else the last QP's reason.
+ */
+const char *dqp_ext_why(const struct sealmr_conn *c)
+{
+	for (unsigned i = 0; i < c->nqps; i++)
+		if (c->dq[i].qpx && dqp_alive(&c->dq[i]))
+			return "";
+	if (c->atomic_write_why[0])
+		return c->atomic_write_why;
+	return dqp_any_alive(c) ? "no data QP with the extended operations is up"
+				: "no data QP is up";
 }
 
 /* The first data QP's reason for being down: what the user gets told. */

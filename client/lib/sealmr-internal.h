@@ -384,7 +384,10 @@ void dqp_delete_all(struct sealmr_conn *c);
 bool dqp_on_cm(struct sealmr_conn *c, struct rdma_cm_id *id, enum rdma_cm_event_type type,
 	       int status, const void *priv, uint8_t priv_len);
 /* The next data QP that is up, round robin; NULL if none is. */
-struct dqp *dqp_pick(struct sealmr_conn *c);
+/* The next data QP that is up, round robin; ext: one with atomic write
+ * and RDMA FLUSH. */
+struct dqp *dqp_pick(struct sealmr_conn *c, bool ext);
+const char *dqp_ext_why(const struct sealmr_conn *c);
 unsigned dqp_count_up(const struct sealmr_conn *c);
 /* True while some data QP is up or on its way up. */
 bool dqp_any_alive(const struct sealmr_conn *c);

@@ -174,10 +174,19 @@ int wr_submit(struct sealmr_conn *c, struct data_wr **ws, unsigned n)
 	unsigned done = 0;
 
 	while (done < n) {
-		struct dqp *q = dqp_pick(c);
+		bool ext = ws[done]->op == WR_ATOMIC_WRITE || ws[done]->op == WR_FLUSH;
+		struct dqp *q = dqp_pick(c, ext);
 		unsigned k = 0;
 		int rc;
 
+		if (!q && ext && dqp_ext_why(c)[0]) {
+			/* No data QP that has it will come: it fails alone. */
+			if (done == 0)
+				return sess_err(c, -EOPNOTSUPP, "%s: %s", wr_op_name(ws[0]->op),
+						dqp_ext_why(c));
+			wr_finish(c, ws[done++], -EOPNOTSUPP);
+			continue;
+		}
 		if (!q) {
 			if (!dqp_any_alive(c))
 				return done ? 0 : dqp_none_err(c);
@@ -188,7 +197,7 @@ int wr_submit(struct sealmr_conn *c, struct data_wr **ws, unsigned n)
 		}
 		/* Extended-API requests go alone; the rest in chains, shared
 		 * out over the data QPs that are up. */
-		if (ws[done]->op == WR_ATOMIC_WRITE || ws[done]->op == WR_FLUSH) {
+		if (ext) {
 			k = 1;
 		} else {
 			unsigned up = dqp_count_up(c), share = (n - done + up - 1) / up;
@@ -215,9 +224,17 @@ void wr_post_parked(struct sealmr_conn *c)
 {
 	struct data_wr *w;
 
+	/* In order: an extended request at the head waits for its kind of QP. */
 	while ((w = STAILQ_FIRST(&c->wr_parked))) {
-		struct dqp *q = dqp_pick(c);
+		bool ext = w->op == WR_ATOMIC_WRITE || w->op == WR_FLUSH;
+		struct dqp *q = dqp_pick(c, ext);
 
+		if (!q && ext && dqp_ext_why(c)[0]) {
+			/* Its kind of QP is gone for good: the rest need not wait. */
+			STAILQ_REMOVE_HEAD(&c->wr_parked, next);
+			wr_finish(c, w, -EOPNOTSUPP);
+			continue;
+		}
 		if (!q)
 			return;
 		STAILQ_REMOVE_HEAD(&c->wr_parked, next);

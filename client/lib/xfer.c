@@ -426,8 +426,8 @@ static const char *xfer_no_native_why(struct sealmr_grant *g, char *why, size_t 
 	else if (!(g->g.flush & PROTO_FLUSH_RDMA_FLUSH))
 		snprintf(why, whylen, "sealmrd does not offer it on this grant (its device or "
 			 "rdma-core cannot make a FLUSH persistent: see sealmr stat's flush line)");
-	else if (c->atomic_write_why[0])
-		snprintf(why, whylen, "%s", c->atomic_write_why);
+	else if (dqp_ext_why(c)[0])
+		snprintf(why, whylen, "%s", dqp_ext_why(c));
 	return why;
 }
 

@@ -168,6 +168,21 @@ is "$lifted" "$walked" "after each the daemon held no grant of it and the file w
 cleans=$((cleans + 1))
 clean last && served=$((served + 1)) || { diag "no clean put and get after the last:"; cat last.cput last.cget; }
 is "$served" "$cleans" "the daemon served clients between them and after, byte for byte ($cleans puts and gets)"
+
+# Atomic write and RDMA FLUSH go only to the data QPs that have them: with
+# the first data QP made without the extended operations, a native flush
+# goes on the second; with that one alone, it is refused, saying why.
+if grep -q '^#define HAVE_DECL_IBV_WR_FLUSH 1' "$B/config.h"; then
+	commits() { $SEALMR stat --json "$A/x" | jq -r .commits; }
+	c0=$(commits)
+	SEALMR_FAULT=dqp.create_qp $SEALMR put --qps 2 --flush native small $A/x > ext2.out 2>&1
+	is "$?" 0 "one data QP of two without the extended operations: put --flush native works" ||
+		sed 's/^/#   /' ext2.out
+	is "$(commits)" "$c0" "... on the other one: the daemon made no commit"
+	SEALMR_FAULT=dqp.create_qp $SEALMR put --qps 1 --flush native small $A/x > ext1.out 2>&1
+	is "$?" 4 "the only data QP without them: put --flush native is refused"
+	ok "... saying the QP has no atomic write or flush" grep -q 'cannot make a QP with atomic write' ext1.out
+fi
 ok "the daemon stops cleanly" daemon_stop
 nok "the file is not sealed after it" is_immutable $X
 is "$(cat "$STATE/seal.journal" 2>/dev/null | grep -c /)" 0 "the journal is empty"
